@@ -1,0 +1,37 @@
+"""What flow authors import: decorators, primitives and actions."""
+
+from flowkit.dsl.action import Action, ActionCall, action
+from flowkit.dsl.flow import (
+    EventExit,
+    Flow,
+    StateExit,
+    Trigger,
+    automation,
+    compile_flow,
+    exit_when,
+    on,
+    track,
+)
+from flowkit.dsl.primitives import Branch, Command, Wait, WaitFor, branch, wait, wait_for
+
+__all__ = [
+    "Action",
+    "ActionCall",
+    "Branch",
+    "Command",
+    "EventExit",
+    "Flow",
+    "StateExit",
+    "Trigger",
+    "Wait",
+    "WaitFor",
+    "action",
+    "automation",
+    "branch",
+    "compile_flow",
+    "exit_when",
+    "on",
+    "track",
+    "wait",
+    "wait_for",
+]

@@ -1,0 +1,87 @@
+"""``@action``: a function a flow awaits as a step that runs at least once.
+
+An action runs inside the engine, never inside the compiled flow. Each execution gets
+an idempotency key that is stable across retries of the same step visit; an action that
+declares a keyword parameter named ``run`` receives the run context and reads it as
+``run.idempotency_key()``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, overload
+
+import attrs
+
+from flowkit.dsl.primitives import Command
+from flowkit.errors import DefinitionError
+
+
+@attrs.frozen
+class ActionCall(Command):
+    """One awaited call of an action, with its arguments."""
+
+    action: Action
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = attrs.field(hash=False)
+
+
+@attrs.frozen(eq=False)
+class Action:
+    """A function made awaitable in flows by ``@action``."""
+
+    name: str
+    fn: Callable[..., Any] = attrs.field(repr=False)
+    takes_run: bool = attrs.field(repr=False)
+    is_async: bool = attrs.field(repr=False)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ActionCall:
+        kwargs.pop("id", None)  # a pinned step id is the compiler's business
+        if "run" in kwargs:
+            raise DefinitionError(
+                f"action {self.name!r} receives `run` from the engine; do not pass it"
+            )
+        return ActionCall(action=self, args=args, kwargs=kwargs)
+
+
+@overload
+def action(fn: Callable[..., Any], /) -> Action: ...
+@overload
+def action(*, name: str | None = None) -> Callable[[Callable[..., Any]], Action]: ...
+
+
+def action(
+    fn: Callable[..., Any] | None = None, /, *, name: str | None = None
+) -> Action | Callable[[Callable[..., Any]], Action]:
+    """Turn a function (plain or ``async def``) into an action flows can ``await``.
+
+    ``@action`` or ``@action(name="crm.sync")``. The action runs at least once per step
+    visit; make it idempotent on ``run.idempotency_key()`` by declaring a keyword-only
+    ``run`` parameter.
+    """
+
+    def decorate(target: Callable[..., Any]) -> Action:
+        if isinstance(target, Action):
+            raise DefinitionError(f"{target.name!r} is already an action")
+        if not callable(target) or inspect.isclass(target):
+            raise DefinitionError(f"@action decorates a function, not {target!r}")
+        params = inspect.signature(target).parameters
+        run_param = params.get("run")
+        if run_param is not None and run_param.kind not in (
+            inspect.Parameter.KEYWORD_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            raise DefinitionError(
+                f"action {target.__name__!r}: `run` must be a keyword parameter"
+            )
+        return Action(
+            name=name or target.__name__,
+            fn=target,
+            takes_run=run_param is not None,
+            is_async=inspect.iscoroutinefunction(target),
+        )
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate

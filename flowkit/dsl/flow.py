@@ -1,0 +1,234 @@
+"""Flows and the decorators that declare them: ``@on``, ``@exit_when``, ``@automation``
+and ``@track``.
+
+Each decorator accepts an ``async def`` or a ``Flow`` made by another flowkit decorator,
+so they stack in any order. The first one compiles the function: a flow that cannot be
+resumed fails at import, with file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from flowkit.compiler import Program, compile_function
+from flowkit.errors import DefinitionError, NotInFlowError
+from flowkit.ir import FlowIR
+
+Reentry = Literal["never", "always", "after_exit"]
+REENTRY: tuple[str, ...] = ("never", "always", "after_exit")
+_EVENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+EventPredicate: TypeAlias = Callable[[dict[str, Any]], bool]
+RunPredicate: TypeAlias = Callable[[Any], bool]
+
+
+@attrs.frozen
+class Trigger:
+    """Start a run when ``event`` arrives and ``where`` (if any) holds for its payload."""
+
+    event: str
+    where: EventPredicate | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
+class EventExit:
+    """End a run when ``event`` arrives for its user, with ``same`` payload fields equal
+    to the trigger event's and ``where`` holding."""
+
+    event: str
+    same: tuple[str, ...] = ()
+    where: EventPredicate | None = attrs.field(default=None, eq=False)
+
+    def matches(self, trigger_event: dict[str, Any], event: dict[str, Any]) -> bool:
+        if any(event.get(field) != trigger_event.get(field) for field in self.same):
+            return False
+        return self.where is None or bool(self.where(event))
+
+    def describe(self) -> str:
+        same = f" with the same {', '.join(self.same)}" if self.same else ""
+        return f"{self.event}{same}"
+
+
+@attrs.frozen
+class StateExit:
+    """End a run when ``predicate(run)`` holds; checked before every step."""
+
+    predicate: RunPredicate = attrs.field(eq=False)
+    label: str = ""
+
+
+Exit: TypeAlias = EventExit | StateExit
+
+
+@attrs.frozen(eq=False)
+class Flow:
+    """A compiled automation or track, with its triggers, exits and options."""
+
+    name: str
+    kind: Literal["automation", "track"]
+    program: Program = attrs.field(repr=False)
+    triggers: tuple[Trigger, ...] = ()
+    exits: tuple[Exit, ...] = ()
+    reentry: Reentry = "after_exit"
+    title: str | None = None
+    active: bool = True
+
+    @property
+    def ir(self) -> FlowIR:
+        return self.program.ir
+
+    @property
+    def version(self) -> str:
+        return self.program.ir.version
+
+    @property
+    def module(self) -> str:
+        return str(getattr(self.program.fn, "__module__", ""))
+
+    @property
+    def event_exits(self) -> tuple[EventExit, ...]:
+        return tuple(e for e in self.exits if isinstance(e, EventExit))
+
+    @property
+    def state_exits(self) -> tuple[StateExit, ...]:
+        return tuple(e for e in self.exits if isinstance(e, StateExit))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotInFlowError(
+            f"flow {self.name!r} is not called directly: register it with an Engine "
+            "or a flowkit.testing.Simulation and emit its trigger event"
+        )
+
+
+FlowTarget: TypeAlias = "Callable[..., Any] | Flow"
+
+
+def _as_flow(target: Callable[..., Any] | Flow, decorator: str) -> Flow:
+    if isinstance(target, Flow):
+        return target
+    if not callable(target):
+        raise DefinitionError(f"@{decorator} decorates an `async def`, not {target!r}")
+    name = getattr(target, "__name__", None)
+    if not isinstance(name, str):
+        raise DefinitionError(f"@{decorator} decorates an `async def`, not {target!r}")
+    return Flow(name=name, kind="automation", program=compile_function(target, name))
+
+
+def _renamed(flow: Flow, name: str) -> Flow:
+    program = attrs.evolve(flow.program, ir=attrs.evolve(flow.program.ir, name=name))
+    return attrs.evolve(flow, name=name, program=program)
+
+
+def _event_name(event: object, where: str) -> str:
+    if not isinstance(event, str) or not _EVENT_NAME.match(event):
+        raise DefinitionError(
+            f"{where} needs an event name such as 'user.enrolled', got {event!r}"
+        )
+    return event
+
+
+def on(
+    event: str, where: EventPredicate | None = None
+) -> Callable[[Callable[..., Any] | Flow], Flow]:
+    """Start a run of the decorated flow whenever ``event`` arrives.
+
+    ``where`` is a function of the event payload; the run starts only when it returns
+    true: ``@on("user.enrolled", where=lambda e: e["course"] == "python-101")``.
+    """
+    trigger = Trigger(_event_name(event, "@on"), where)
+    if where is not None and not callable(where):
+        raise DefinitionError("@on(where=...) must be a function of the event payload")
+
+    def decorate(target: Callable[..., Any] | Flow) -> Flow:
+        flow = _as_flow(target, "on")
+        return attrs.evolve(flow, triggers=(trigger, *flow.triggers))
+
+    return decorate
+
+
+def exit_when(
+    event_or_predicate: str | RunPredicate,
+    same: Sequence[str] = (),
+    where: EventPredicate | None = None,
+) -> Callable[[Callable[..., Any] | Flow], Flow]:
+    """End a run early, cancelling it even while it waits.
+
+    With an event name, the run ends when that event arrives for its user:
+    ``@exit_when("course.completed", same=["course"])`` ends it only when the completed
+    course is the trigger event's course. With a function of the run, the run ends as
+    soon as the function returns true; it is checked before every step.
+    """
+    exit_: Exit
+    if isinstance(event_or_predicate, str):
+        if isinstance(same, str):
+            raise DefinitionError(f"@exit_when(same=...) takes a list, not {same!r}")
+        if where is not None and not callable(where):
+            raise DefinitionError("@exit_when(where=...) must be a function of the payload")
+        exit_ = EventExit(_event_name(event_or_predicate, "@exit_when"), tuple(same), where)
+    elif callable(event_or_predicate):
+        if same or where is not None:
+            raise DefinitionError(
+                "@exit_when(predicate) takes no same= or where=: those filter events"
+            )
+        label = getattr(event_or_predicate, "__name__", "predicate")
+        exit_ = StateExit(event_or_predicate, label)
+    else:
+        raise DefinitionError(
+            f"@exit_when takes an event name or a function of the run, got {event_or_predicate!r}"
+        )
+
+    def decorate(target: Callable[..., Any] | Flow) -> Flow:
+        flow = _as_flow(target, "exit_when")
+        return attrs.evolve(flow, exits=(exit_, *flow.exits))
+
+    return decorate
+
+
+def automation(
+    name: str | None = None, *, reentry: Reentry = "after_exit"
+) -> Callable[[Callable[..., Any] | Flow], Flow]:
+    """Set an automation's options.
+
+    ``name`` defaults to the function's name. ``reentry`` says when the same user may
+    start another run: ``"after_exit"`` (default) when their previous run has ended,
+    so a user has at most one live run at a time; ``"never"`` only once ever;
+    ``"always"`` on every trigger, runs side by side.
+    """
+    if reentry not in REENTRY:
+        raise DefinitionError(f"reentry must be one of {', '.join(REENTRY)}, got {reentry!r}")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise DefinitionError(f"@automation(name=...) must be a non-empty string, got {name!r}")
+
+    def decorate(target: Callable[..., Any] | Flow) -> Flow:
+        flow = _as_flow(target, "automation")
+        return attrs.evolve(_renamed(flow, name or flow.name), reentry=reentry)
+
+    return decorate
+
+
+def track(
+    slug: str, *, title: str | None = None, active: bool = True
+) -> Callable[[Callable[..., Any] | Flow], Flow]:
+    """Declare a track: a flow users are added to (by ``add_to_track``), named ``slug``."""
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise DefinitionError(
+            f"a track slug is lowercase letters, digits, '-' and '_', got {slug!r}"
+        )
+
+    def decorate(target: Callable[..., Any] | Flow) -> Flow:
+        flow = _as_flow(target, "track")
+        return attrs.evolve(
+            _renamed(flow, slug), kind="track", title=title or slug, active=active
+        )
+
+    return decorate
+
+
+def compile_flow(target: Callable[..., Any] | Flow) -> FlowIR:
+    """The step machine of a flow (or of a bare ``async def``), for tools and tests."""
+    return _as_flow(target, "compile_flow").ir

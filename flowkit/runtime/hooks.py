@@ -1,0 +1,28 @@
+"""Extension points: subclass ``Hooks``, override what you need, pass it to the Engine.
+
+Every method is a no-op by default, so metrics, logging and tenancy plug in without
+editing the engine (as Dramatiq's middleware does for its workers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowkit.context import Run
+from flowkit.dsl.action import ActionCall
+
+
+class Hooks:
+    def before_action(self, run: Run, call: ActionCall, key: str) -> None:
+        """An action is about to run."""
+
+    def after_action(self, run: Run, call: ActionCall, key: str, result: Any,
+                     error: BaseException | None) -> None:
+        """An action has returned ``result`` or raised ``error``."""
+
+    def after_transition(self, run: Run, status: str, step: str | None,
+                         outcome: object) -> None:
+        """A run reached ``status`` at ``step`` (not yet committed)."""
+
+    def after_commit(self, transitions: int) -> None:
+        """A batch of ``transitions`` committed."""

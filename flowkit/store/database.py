@@ -1,0 +1,114 @@
+"""Connecting to the database and keeping its schema current.
+
+``DATABASE_URL`` names the database; without it flowkit uses a SQLite file,
+``flowkit.db`` in the working directory. ``postgresql://`` URLs use psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.pool import StaticPool
+
+from flowkit.errors import SchemaOutdatedError
+from flowkit.store.schema import metadata
+
+DEFAULT_URL = "sqlite:///flowkit.db"
+MEMORY_URL = "sqlite://"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: ``url``, else ``DATABASE_URL``, else the SQLite default."""
+    url = url or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def create_engine(url: str | None = None) -> sa.Engine:
+    """A SQLAlchemy engine for ``url`` set up the way flowkit needs it."""
+    url = database_url(url)
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, future=True)
+    options: dict[str, Any] = {}
+    memory = url in (MEMORY_URL, "sqlite:///:memory:")
+    if memory:  # one connection, shared, or every connection sees its own empty database
+        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    else:
+        options = {"connect_args": {"timeout": 30}}
+    engine = sa.create_engine(url, **options)
+    _sqlite_transactions(engine, wal=not memory)
+    return engine
+
+
+def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
+    # pysqlite begins transactions lazily and on its own terms, which breaks savepoints
+    # and lets two processes read the same due timer before either writes. We turn that
+    # off and begin every transaction IMMEDIATE: a writer holds the lock from its first
+    # read, which is SQLite's equivalent of FOR UPDATE SKIP LOCKED's exclusion.
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(engine: sa.Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` (``flowkit db upgrade``)."""
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def head_revision(engine: sa.Engine) -> str:
+    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_schema(engine: sa.Engine, *, migrate: bool) -> None:
+    """Make sure the schema is current: migrate it, or say how to."""
+    head = head_revision(engine)
+    current = current_revision(engine)
+    if current == head:
+        return
+    if not migrate:
+        raise SchemaOutdatedError(engine.url.render_as_string(), current, head)
+    upgrade(engine)
+
+
+def create_all(engine: sa.Engine) -> None:
+    """Create the tables straight from the schema (for throwaway in-memory databases;
+    ``tests/store/test_migrations.py`` proves the migrations build the same schema)."""
+    metadata.create_all(engine)

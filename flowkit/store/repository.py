@@ -1,0 +1,298 @@
+"""Reading and writing flowkit's tables, in sets.
+
+Every method takes the connection of the caller's transaction, so the engine decides
+what commits together. Writes come in batches (``Changes``): one statement per table
+for a whole batch of runs, not one per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+import pendulum
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from flowkit.store import schema as t
+
+LIVE = ("waiting", "running", "parked")
+
+
+@attrs.define
+class RunRow:
+    """A run as stored."""
+
+    id: str
+    flow: str
+    version: str
+    user_id: str
+    status: str
+    step: str | None
+    locals: dict[str, Any]
+    visits: dict[str, int]
+    trigger: dict[str, Any]
+    reason: str | None
+    created_at: pendulum.DateTime
+    updated_at: pendulum.DateTime
+
+
+@attrs.frozen
+class EventRow:
+    seq: int
+    key: str
+    name: str
+    user_id: str
+    payload: dict[str, Any]
+    at: pendulum.DateTime
+
+
+@attrs.define
+class Changes:
+    """The writes of one batch, applied by ``Store.write`` in a few statements.
+
+    A run touched several times in a batch is written once, as it ended up.
+    """
+
+    runs: dict[str, RunRow] = attrs.field(factory=dict)
+    new: set[str] = attrs.field(factory=set)
+    # run id -> its timer / event wait after the batch (None: it has none)
+    timers: dict[str, dict[str, Any] | None] = attrs.field(factory=dict)
+    waits: dict[str, dict[str, Any] | None] = attrs.field(factory=dict)
+    history: list[dict[str, Any]] = attrs.field(factory=list)
+    actions: list[dict[str, Any]] = attrs.field(factory=list)
+
+    def put(self, row: RunRow, *, new: bool = False) -> None:
+        self.runs[row.id] = row
+        if new:
+            self.new.add(row.id)
+
+    def rest(self, run_id: str, timer: dict[str, Any] | None,
+             wait: dict[str, Any] | None) -> None:
+        """Set what the run waits on (or, with two Nones, that it waits on nothing)."""
+        self.timers[run_id] = timer
+        self.waits[run_id] = wait
+
+
+def _row_to_run(row: sa.Row[Any]) -> RunRow:
+    m = row._mapping
+    return RunRow(
+        id=m["id"], flow=m["flow"], version=m["version"], user_id=m["user_id"],
+        status=m["status"], step=m["step"], locals=m["locals"], visits=m["visits"],
+        trigger=m["trigger"], reason=m["reason"], created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+class Store:
+    """Queries over flowkit's schema for one database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        """An INSERT that skips rows whose key is taken."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if self.dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        raise NotImplementedError(f"flowkit supports SQLite and PostgreSQL, not {self.dialect}")
+
+    def _for_update(self, query: sa.Select[Any], *, skip_locked: bool = False) -> sa.Select[Any]:
+        if self.dialect == "postgresql":
+            return query.with_for_update(skip_locked=skip_locked)
+        return query  # SQLite: the IMMEDIATE transaction already excludes other writers
+
+    # -- flows ----------------------------------------------------------------
+
+    def save_flow_versions(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(self._insert_ignore(t.flow_versions), list(rows))
+
+    # -- users ----------------------------------------------------------------
+
+    def upsert_users(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        insert: Any = (postgresql.insert(t.users) if self.dialect == "postgresql"
+                       else sqlite.insert(t.users))
+        columns = ("name", "email", "manager", "timezone", "fields")
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[t.users.c.id],
+                set_={c: getattr(insert.excluded, c) for c in columns},
+            ),
+            list(rows),
+        )
+
+    def ensure_users(self, conn: sa.Connection, user_ids: Iterable[str]) -> None:
+        rows = [{"id": u, "fields": {}, "timezone": "UTC"} for u in sorted(set(user_ids))]
+        if rows:
+            conn.execute(self._insert_ignore(t.users), rows)
+
+    def users(self, conn: sa.Connection, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(set(user_ids))
+        if not ids:
+            return {}
+        rows = conn.execute(sa.select(t.users).where(t.users.c.id.in_(ids)))
+        return {r.id: dict(r._mapping) for r in rows}
+
+    # -- events ---------------------------------------------------------------
+
+    def append_events(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Append events; one whose key is already in the log is dropped.
+
+        Returns the keys of the events that were new.
+        """
+        if not rows:
+            return set()
+        inserted = conn.execute(
+            self._insert_ignore(t.events).returning(t.events.c.key), list(rows)
+        )
+        return {r.key for r in inserted}
+
+    def event_count(self, conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one())
+
+    def unrouted_events(self, conn: sa.Connection, limit: int) -> list[EventRow]:
+        query = (sa.select(t.events).where(t.events.c.routed == sa.false())
+                 .order_by(t.events.c.seq).limit(limit))
+        return [EventRow(r.seq, r.key, r.name, r.user_id, r.payload, r.at)
+                for r in conn.execute(self._for_update(query, skip_locked=True))]
+
+    def mark_routed(self, conn: sa.Connection, seqs: Sequence[int]) -> None:
+        if seqs:
+            conn.execute(sa.update(t.events).where(t.events.c.seq.in_(seqs))
+                         .values(routed=True))
+
+    # -- runs -----------------------------------------------------------------
+
+    def runs_of_users(self, conn: sa.Connection, user_ids: Iterable[str],
+                      *, lock: bool = False) -> list[RunRow]:
+        ids = list(set(user_ids))
+        if not ids:
+            return []
+        query = (sa.select(t.runs).where(t.runs.c.user_id.in_(ids))
+                 .order_by(t.runs.c.created_at, t.runs.c.id))
+        if lock:
+            query = self._for_update(query)
+        return [_row_to_run(r) for r in conn.execute(query)]
+
+    def runs(self, conn: sa.Connection, run_ids: Iterable[str], *,
+             lock: bool = False) -> dict[str, RunRow]:
+        ids = list(set(run_ids))
+        if not ids:
+            return {}
+        query = sa.select(t.runs).where(t.runs.c.id.in_(ids))
+        if lock:
+            query = self._for_update(query)
+        return {r.id: _row_to_run(r) for r in conn.execute(query)}
+
+    def find_runs(self, conn: sa.Connection, *, user_id: str | None = None,
+                  flow: str | None = None) -> list[RunRow]:
+        query = sa.select(t.runs).order_by(t.runs.c.created_at, t.runs.c.id)
+        if user_id is not None:
+            query = query.where(t.runs.c.user_id == user_id)
+        if flow is not None:
+            query = query.where(t.runs.c.flow == flow)
+        return [_row_to_run(r) for r in conn.execute(query)]
+
+    def event_waits(self, conn: sa.Connection, user_ids: Iterable[str]
+                    ) -> dict[str, tuple[str, str]]:
+        """run id -> (event, step) for the runs of these users that wait for an event."""
+        ids = list(set(user_ids))
+        if not ids:
+            return {}
+        rows = conn.execute(sa.select(t.event_waits).where(t.event_waits.c.user_id.in_(ids)))
+        return {r.run_id: (r.event, r.step) for r in rows}
+
+    # -- timers ---------------------------------------------------------------
+
+    def claim_due_timers(self, conn: sa.Connection, now: pendulum.DateTime,
+                         limit: int) -> list[tuple[str, str, str]]:
+        """Take up to ``limit`` due timers, earliest first: (run id, step, kind).
+
+        The rows are deleted in the caller's transaction, so a timer fires once: on
+        PostgreSQL other claimers skip the locked rows; on SQLite the transaction holds
+        the write lock.
+        """
+        query = (sa.select(t.timers.c.run_id, t.timers.c.step, t.timers.c.kind)
+                 .where(t.timers.c.due_at <= now)
+                 .order_by(t.timers.c.due_at, t.timers.c.run_id).limit(limit))
+        due = [(r.run_id, r.step, r.kind)
+               for r in conn.execute(self._for_update(query, skip_locked=True))]
+        if due:
+            conn.execute(sa.delete(t.timers).where(t.timers.c.run_id.in_([d[0] for d in due])))
+        return due
+
+    def next_due(self, conn: sa.Connection) -> pendulum.DateTime | None:
+        value = conn.execute(sa.select(sa.func.min(t.timers.c.due_at))).scalar_one_or_none()
+        if value is None:
+            return None
+        moment: pendulum.DateTime = pendulum.instance(value, tz="UTC")
+        return moment
+
+    def count_timers(self, conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(t.timers)).scalar_one())
+
+    # -- history and actions --------------------------------------------------
+
+    def history(self, conn: sa.Connection, run_ids: Iterable[str]
+                ) -> dict[str, list[dict[str, Any]]]:
+        ids = list(set(run_ids))
+        out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids:
+            query = (sa.select(t.history).where(t.history.c.run_id.in_(ids))
+                     .order_by(t.history.c.id))
+            for r in conn.execute(query):
+                out[r.run_id].append(dict(r._mapping))
+        return out
+
+    def actions(self, conn: sa.Connection, *, user_id: str | None = None,
+                action: str | None = None, run_id: str | None = None
+                ) -> list[dict[str, Any]]:
+        query = sa.select(t.actions).order_by(t.actions.c.at, t.actions.c.key)
+        if user_id is not None:
+            query = query.where(t.actions.c.user_id == user_id)
+        if action is not None:
+            query = query.where(t.actions.c.action == action)
+        if run_id is not None:
+            query = query.where(t.actions.c.run_id == run_id)
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+    def action_done(self, conn: sa.Connection, key: str) -> dict[str, Any] | None:
+        row = conn.execute(sa.select(t.actions).where(t.actions.c.key == key)).first()
+        return dict(row._mapping) if row else None
+
+    # -- the batch write ------------------------------------------------------
+
+    def write(self, conn: sa.Connection, changes: Changes) -> None:
+        """Apply a batch's writes: a handful of statements, whatever its size."""
+        new = [attrs.asdict(r) for i, r in changes.runs.items() if i in changes.new]
+        updated = [{"b_id": r.id, **attrs.asdict(r)} for i, r in changes.runs.items()
+                   if i not in changes.new]
+        if new:
+            conn.execute(t.runs.insert(), new)
+        if updated:
+            columns = [c.name for c in t.runs.columns if c.name != "id"]
+            conn.execute(
+                sa.update(t.runs).where(t.runs.c.id == sa.bindparam("b_id"))
+                .values({c: sa.bindparam(c) for c in columns}),
+                updated,
+            )
+        touched = [i for i in changes.timers if i not in changes.new]
+        if touched:
+            conn.execute(sa.delete(t.timers).where(t.timers.c.run_id.in_(touched)))
+            conn.execute(sa.delete(t.event_waits).where(t.event_waits.c.run_id.in_(touched)))
+        timers = [row for row in changes.timers.values() if row is not None]
+        if timers:
+            conn.execute(t.timers.insert(), timers)
+        waits = [row for row in changes.waits.values() if row is not None]
+        if waits:
+            conn.execute(t.event_waits.insert(), waits)
+        if changes.history:
+            conn.execute(t.history.insert(), changes.history)
+        if changes.actions:
+            conn.execute(t.actions.insert(), changes.actions)

@@ -1,0 +1,151 @@
+"""Every table flowkit keeps, in one SQLAlchemy schema (migrations: ``migrations/``).
+
+The database is the source of truth: a run's position and locals, its timer and its
+event wait, the event log, the history and the action ledger all live here. Redis only
+carries ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[pendulum.DateTime]):
+    """A moment, stored as naive UTC on every database and read back as pendulum UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected a datetime, got {value!r}")
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: flowkit stores aware moments")
+        utc = value.astimezone(dt.UTC)
+        return dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
+                           utc.microsecond)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> pendulum.DateTime | None:
+        if value is None:
+            return None
+        moment: pendulum.DateTime = pendulum.instance(value, tz="UTC")
+        return moment
+
+
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+flow_versions = sa.Table(
+    "flowkit_flow_versions", metadata,
+    sa.Column("flow", sa.String(200), primary_key=True),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("ir", Json, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+users = sa.Table(
+    "flowkit_users", metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(300)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("manager", sa.String(200)),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+    sa.Column("fields", Json, nullable=False),
+)
+
+runs = sa.Table(
+    "flowkit_runs", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("flow", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(32), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    # waiting | running | completed | exited | failed | parked
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("step", sa.String(300)),
+    sa.Column("locals", Json, nullable=False),
+    sa.Column("visits", Json, nullable=False),
+    sa.Column("trigger", Json, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "user_id", "flow"),
+    sa.Index(None, "flow", "status"),
+    sa.Index(None, "status", "updated_at"),
+)
+
+timers = sa.Table(
+    "flowkit_timers", metadata,
+    sa.Column("run_id", sa.String(36), sa.ForeignKey(runs.c.id, ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("due_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("step", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # wait | timeout
+)
+
+event_waits = sa.Table(
+    "flowkit_event_waits", metadata,
+    sa.Column("run_id", sa.String(36), sa.ForeignKey(runs.c.id, ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("event", sa.String(200), nullable=False),
+    sa.Column("step", sa.String(300), nullable=False),
+    sa.Index(None, "user_id", "event"),
+)
+
+events = sa.Table(
+    "flowkit_events", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("routed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index(None, "routed", "seq"),
+    sa.Index(None, "user_id", "seq"),
+)
+
+history = sa.Table(
+    "flowkit_history", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("step", sa.String(300)),
+    sa.Column("detail", Json, nullable=False),
+    sa.Index(None, "run_id", "id"),
+)
+
+actions = sa.Table(
+    "flowkit_actions", metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("flow", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("step", sa.String(300), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("args", Json, nullable=False),
+    sa.Column("result", Json),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index(None, "run_id"),
+    sa.Index(None, "user_id", "at"),
+)
