@@ -463,8 +463,9 @@ class Engine:
             batch = _Batch(self, conn, now or self.clock.now())
             yield batch
             self.store.write(conn, batch.changes)
-        for hook in self.hooks:
-            hook.after_commit(batch.transitions)
+        if batch.transitions:
+            for hook in self.hooks:
+                hook.after_commit(batch.transitions)
 
     def _flow(self, name: str) -> Flow:
         try:

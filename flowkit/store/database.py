@@ -74,7 +74,8 @@ def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
 def _alembic_config(engine: sa.Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -1,0 +1,13 @@
+"""Day 1 of onboarding, as a track: a welcome, then a check-in the next morning."""
+
+from __future__ import annotations
+
+from automations.onboarding_drip import send_email
+from flowkit import Run, track, wait
+
+
+@track("day-1", title="Day 1")
+async def day_one(run: Run) -> None:
+    await send_email("day-1-welcome")
+    await wait(days=1)
+    await send_email("day-1-check-in")
