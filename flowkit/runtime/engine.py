@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,16 +51,37 @@ from flowkit.machine import (
     TimerFired,
 )
 from flowkit.runtime.discovery import Source, load_flows
+from flowkit.runtime.dispatch import Dispatcher, InlineDispatcher
 from flowkit.runtime.hooks import Hooks
 from flowkit.runtime.records import ActionRecord, HistoryRecord, RunRecord
 from flowkit.store import LIVE, Changes, RunRow, Store
 from flowkit.store import database as db
 from flowkit.store import schema as t
+from flowkit.store.repository import SHARDS
 
 MAX_ACTIONS_PER_TRANSITION = 1_000
 log = logging.getLogger("flowkit")
-_STATUS = {Suspended: "waiting", Completed: "completed", Exited: "exited",
-           Parked: "parked", Failed: "failed"}
+
+
+@attrs.frozen
+class _RetryLater:
+    """An action failed: the run waits at its step for another attempt."""
+
+    step: str
+    at: pendulum.DateTime
+
+
+_STATUS: dict[type, str] = {Suspended: "waiting", Completed: "completed", Exited: "exited",
+                            Parked: "parked", Failed: "failed", _RetryLater: "waiting"}
+
+
+_TIMER_INPUTS: dict[str, type[TimerFired] | type[TimedOut] | type[Retry]] = {
+    "wait": TimerFired, "timeout": TimedOut, "retry": Retry}
+
+
+def shard_of(user_id: str) -> int:
+    """The routing shard of a user's events."""
+    return zlib.crc32(user_id.encode()) % SHARDS
 
 
 @attrs.frozen
@@ -111,10 +134,16 @@ class Engine:
         hooks: Sequence[Hooks] = (),
         batch_size: int = 500,
         migrate: bool | None = None,
+        dispatcher: Dispatcher | None = None,
+        action_attempts: int = 5,
+        action_backoff: float = 2.0,
     ) -> None:
         self.clock = clock or SystemClock()
         self.hooks = tuple(hooks)
         self.batch_size = batch_size
+        self.dispatcher: Dispatcher = dispatcher or InlineDispatcher()
+        self.action_attempts = action_attempts
+        self.action_backoff = action_backoff
         self.database_url = db.database_url(database_url)
         self.db = db.create_engine(self.database_url)
         if self.database_url in (db.MEMORY_URL, "sqlite:///:memory:"):
@@ -126,7 +155,7 @@ class Engine:
         self.flows: dict[str, Flow] = {}
         self.machines: dict[str, Machine] = {}
         self._triggers: dict[str, list[Flow]] = defaultdict(list)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._local = threading.local()  # an event loop per thread, for async actions
         self.register(load_flows(flows))
 
     # -- set-up ---------------------------------------------------------------
@@ -147,9 +176,10 @@ class Engine:
             self.store.save_flow_versions(conn, rows)
 
     def close(self) -> None:
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        loop = getattr(self._local, "loop", None)
+        if loop is not None:
+            loop.close()
+            self._local.loop = None
         self.db.dispose()
 
     def __enter__(self) -> Engine:
@@ -188,20 +218,23 @@ class Engine:
             [{"event": event, "user": user, "idempotency_key": idempotency_key, **payload}]
         )[0]
 
-    def emit_many(self, events: Iterable[Mapping[str, Any]], *,
-                  route: bool = True) -> list[Emitted]:
-        """Record many events in one transaction, then route them in batches.
+    def emit_many(self, events: Iterable[Mapping[str, Any]]) -> list[Emitted]:
+        """Record many events in one transaction, then have them routed.
 
         Each mapping has ``event`` and ``user``, optionally ``idempotency_key``; the
-        rest is the payload. Events of one user are applied in the order given.
+        rest is the payload. Events of one user are applied in the order given. The
+        engine's dispatcher routes them: inline, before this returns (the default), or
+        on the Dramatiq workers.
         """
         now = self.clock.now()
         rows = [self._event_row(e, now) for e in events]
+        if not rows:
+            return []
         with self.db.begin() as conn:
             self.store.ensure_users(conn, {r["user_id"] for r in rows})
             new = self.store.append_events(conn, rows)
-        if route:
-            self.route()
+        if new:
+            self.dispatcher.events_appended(self, {r["shard"] for r in rows if r["key"] in new})
         return [Emitted(r["key"], r["key"] not in new) for r in rows]
 
     def _event_row(self, event: Mapping[str, Any], now: pendulum.DateTime) -> dict[str, Any]:
@@ -218,19 +251,24 @@ class Engine:
         except (TypeError, ValueError) as error:
             raise EventError(f"event {name!r} has a payload that is not JSON: {error}") from error
         return {"key": str(key), "name": name, "user_id": str(user), "payload": payload,
-                "at": now, "routed": False}
+                "at": now, "routed": False, "shard": shard_of(str(user))}
 
-    def route(self) -> int:
-        """Route every event not yet routed, in order, in batches. Returns how many."""
-        total = 0
-        while True:
+    def route(self, shard: int | None = None, *, max_batches: int | None = None) -> int:
+        """Route events not yet routed, oldest first, in batches: every shard's, or one
+        shard's when its routing lock is free. Returns how many were routed."""
+        total = batches = 0
+        while max_batches is None or batches < max_batches:
             with self._batch() as batch:
-                events = self.store.unrouted_events(batch.conn, self.batch_size)
+                if shard is not None and not self.store.lock_shard(batch.conn, shard):
+                    return total  # another router has this shard right now
+                events = self.store.unrouted_events(batch.conn, self.batch_size, shard)
                 if not events:
                     return total
                 self._route_batch(batch, events)
                 self.store.mark_routed(batch.conn, [e.seq for e in events])
             total += len(events)
+            batches += 1
+        return total
 
     def _route_batch(self, batch: _Batch, events: Sequence[Any]) -> None:
         user_ids = {e.user_id for e in events}
@@ -311,27 +349,32 @@ class Engine:
 
     # -- timers ---------------------------------------------------------------
 
-    def tick(self, now: pendulum.DateTime | None = None) -> int:
-        """Fire every timer due at ``now`` (default: the clock's now), in batches of
-        ``batch_size``, earliest first. Returns how many fired."""
-        fired = 0
-        while True:
+    def tick(self, now: pendulum.DateTime | None = None, *,
+             max_batches: int | None = None) -> int:
+        """Fire the timers due at ``now`` (default: the clock's now), earliest first, in
+        batches of ``batch_size``, each batch one transaction. Returns how many fired."""
+        fired = batches = 0
+        while max_batches is None or batches < max_batches:
             with self._batch(now) as batch:
-                due = self.store.claim_due_timers(batch.conn, batch.now, self.batch_size)
+                due, rows = self.store.claim_due_timers(batch.conn, batch.now,
+                                                        self.batch_size)
                 if not due:
                     return fired
-                self.advance_timers(batch, due)
+                self._fire(batch, due, rows)
             fired += len(due)
+            batches += 1
+        return fired
 
-    def advance_timers(self, batch: _Batch, due: Sequence[tuple[str, str, str]]) -> None:
-        rows = self.store.runs(batch.conn, [d[0] for d in due], lock=True)
+    def _fire(self, batch: _Batch, due: Sequence[tuple[str, str, str]],
+              rows: dict[str, RunRow]) -> None:
         batch.load_users(r.user_id for r in rows.values())
         batch.waits = self.store.event_waits(batch.conn, {r.user_id for r in rows.values()})
         for run_id, step, kind in due:
-            row = rows.get(run_id)
-            if row is None or row.status != "waiting" or row.step != step:
+            row = rows[run_id]
+            if row.status != "waiting" or row.step != step:
                 continue  # ended, or moved on, since the timer was set
-            self._transition(batch, row, TimerFired() if kind == "wait" else TimedOut())
+            inp: Input = _TIMER_INPUTS[kind]()
+            self._transition(batch, row, inp)
 
     def next_due(self) -> pendulum.DateTime | None:
         """When the earliest timer is due, if any."""
@@ -350,6 +393,7 @@ class Engine:
                 raise RunStatusError(
                     f"run {run_id} is {row.status}; only failed or parked runs are retried")
             batch.load_users([row.user_id])
+            row.attempts = 0
             self._transition(batch, row, Retry())
 
     def _transition(self, batch: _Batch, row: RunRow, inp: Input) -> None:
@@ -360,7 +404,7 @@ class Engine:
         run = Run(id=row.id, flow=row.flow, user=user, event=row.trigger, now=batch.now,
                   step=row.step, visits=state.visits)
         if flow is None:
-            outcome: Outcome = Parked(
+            outcome: Outcome | _RetryLater = Parked(
                 f"flow {row.flow!r} is not loaded by this engine; deploy it or end the run")
         else:
             outcome = self._drive(batch, flow, row, run, state, inp)
@@ -369,7 +413,7 @@ class Engine:
         self._record(batch, row, run, state, outcome)
 
     def _drive(self, batch: _Batch, flow: Flow, row: RunRow, run: Run, state: RunState,
-               inp: Input) -> Outcome:
+               inp: Input) -> Outcome | _RetryLater:
         machine = self.machines[flow.name]
         outcome = machine.advance(state, inp, run)
         for _ in range(MAX_ACTIONS_PER_TRANSITION):
@@ -379,13 +423,30 @@ class Engine:
             try:
                 result = self._run_action(batch, row, action_run, outcome)
             except Exception as error:
-                state.history.append(HistoryEntry(batch.now, "action_failed", outcome.step, {
-                    "action": outcome.call.action.name, "key": outcome.key,
-                    "error": f"{type(error).__name__}: {error}"}))
-                return Failed(f"action {outcome.call.action.name!r} at step "
-                              f"{outcome.step!r} raised {type(error).__name__}: {error}")
+                return self._action_failed(batch, row, state, outcome, error)
+            row.attempts = 0
             outcome = machine.advance(state, ActionDone(result), run)
         return Failed(f"ran {MAX_ACTIONS_PER_TRANSITION} actions without waiting")
+
+    def _action_failed(self, batch: _Batch, row: RunRow, state: RunState,
+                       need: NeedsAction, error: Exception) -> Outcome | _RetryLater:
+        """Retry the action later with the same key, with backoff; park the run when it
+        has failed ``action_attempts`` times."""
+        row.attempts += 1
+        name = need.call.action.name
+        cause = f"{type(error).__name__}: {error}"
+        detail: dict[str, Any] = {"action": name, "key": need.key, "error": cause,
+                                  "attempt": row.attempts}
+        if row.attempts >= self.action_attempts:
+            state.history.append(HistoryEntry(batch.now, "action_failed", need.step, detail))
+            return Parked(f"action {name!r} at step {need.step!r} failed {row.attempts} "
+                          f"times, last with {cause}; fix the cause, then "
+                          f"`flowkit runs retry {row.id}`")
+        delay = self.action_backoff * 4 ** (row.attempts - 1)
+        retry_at = batch.now.add(seconds=delay)
+        detail["retry_at"] = retry_at.isoformat()
+        state.history.append(HistoryEntry(batch.now, "action_failed", need.step, detail))
+        return _RetryLater(need.step, retry_at)
 
     def _run_action(self, batch: _Batch, row: RunRow, run: Run, need: NeedsAction) -> Any:
         call = need.call
@@ -414,12 +475,13 @@ class Engine:
         return result
 
     def _await(self, awaitable: Any) -> Any:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(awaitable)
+        loop = getattr(self._local, "loop", None)
+        if loop is None:
+            loop = self._local.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(awaitable)
 
     def _record(self, batch: _Batch, row: RunRow, run: Run, state: RunState,
-                outcome: Outcome) -> None:
+                outcome: Outcome | _RetryLater) -> None:
         status = _STATUS[type(outcome)]
         row.status, row.step, row.updated_at = status, state.step, batch.now
         row.locals = _json.to_jsonable(state.locals) if status in ("waiting", "parked") \
@@ -429,6 +491,9 @@ class Engine:
         row.version = self.flows[row.flow].version if row.flow in self.flows else row.version
         batch.changes.put(row)
         timer = wait = None
+        if isinstance(outcome, _RetryLater):
+            timer = {"run_id": row.id, "due_at": outcome.at, "step": outcome.step,
+                     "kind": "retry"}
         if isinstance(outcome, Suspended):
             if outcome.wake_at is not None:
                 timer = {"run_id": row.id, "due_at": outcome.wake_at, "step": outcome.step,

@@ -18,6 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from flowkit.store import schema as t
 
 LIVE = ("waiting", "running", "parked")
+SHARDS = 16
+_ROUTE_LOCK = 0x466B  # the first key of the routing advisory locks ("Fk")
 
 
 @attrs.define
@@ -36,6 +38,7 @@ class RunRow:
     reason: str | None
     created_at: pendulum.DateTime
     updated_at: pendulum.DateTime
+    attempts: int = 0
 
 
 @attrs.frozen
@@ -81,7 +84,7 @@ def _row_to_run(row: sa.Row[Any]) -> RunRow:
         id=m["id"], flow=m["flow"], version=m["version"], user_id=m["user_id"],
         status=m["status"], step=m["step"], locals=m["locals"], visits=m["visits"],
         trigger=m["trigger"], reason=m["reason"], created_at=m["created_at"],
-        updated_at=m["updated_at"],
+        updated_at=m["updated_at"], attempts=m["attempts"],
     )
 
 
@@ -156,11 +159,32 @@ class Store:
     def event_count(self, conn: sa.Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one())
 
-    def unrouted_events(self, conn: sa.Connection, limit: int) -> list[EventRow]:
-        query = (sa.select(t.events).where(t.events.c.routed == sa.false())
-                 .order_by(t.events.c.seq).limit(limit))
+    def lock_shard(self, conn: sa.Connection, shard: int) -> bool:
+        """Take the shard's routing lock for this transaction, if no one holds it.
+
+        On SQLite the IMMEDIATE transaction already makes routing one at a time.
+        """
+        if self.dialect != "postgresql":
+            return True
+        got = conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(_ROUTE_LOCK, shard)))
+        return bool(got.scalar_one())
+
+    def unrouted_events(self, conn: sa.Connection, limit: int,
+                        shard: int | None = None) -> list[EventRow]:
+        """The oldest events not yet routed (of one shard, whose lock the caller holds)."""
+        query = sa.select(t.events).where(t.events.c.routed == sa.false())
+        if shard is not None:
+            query = query.where(t.events.c.shard == shard)
+        query = query.order_by(t.events.c.seq).limit(limit)
         return [EventRow(r.seq, r.key, r.name, r.user_id, r.payload, r.at)
-                for r in conn.execute(self._for_update(query, skip_locked=True))]
+                for r in conn.execute(query)]
+
+    def pending_shards(self, conn: sa.Connection) -> dict[int, pendulum.DateTime]:
+        """Shards with events to route, and when their oldest such event arrived."""
+        rows = conn.execute(
+            sa.select(t.events.c.shard, sa.func.min(t.events.c.at))
+            .where(t.events.c.routed == sa.false()).group_by(t.events.c.shard))
+        return {r[0]: pendulum.instance(r[1], tz="UTC") for r in rows}
 
     def mark_routed(self, conn: sa.Connection, seqs: Sequence[int]) -> None:
         if seqs:
@@ -174,9 +198,8 @@ class Store:
         ids = list(set(user_ids))
         if not ids:
             return []
-        query = (sa.select(t.runs).where(t.runs.c.user_id.in_(ids))
-                 .order_by(t.runs.c.created_at, t.runs.c.id))
-        if lock:
+        query = sa.select(t.runs).where(t.runs.c.user_id.in_(ids)).order_by(t.runs.c.id)
+        if lock:  # in id order, as every locker does, so lockers never deadlock
             query = self._for_update(query)
         return [_row_to_run(r) for r in conn.execute(query)]
 
@@ -185,7 +208,7 @@ class Store:
         ids = list(set(run_ids))
         if not ids:
             return {}
-        query = sa.select(t.runs).where(t.runs.c.id.in_(ids))
+        query = sa.select(t.runs).where(t.runs.c.id.in_(ids)).order_by(t.runs.c.id)
         if lock:
             query = self._for_update(query)
         return {r.id: _row_to_run(r) for r in conn.execute(query)}
@@ -210,22 +233,40 @@ class Store:
 
     # -- timers ---------------------------------------------------------------
 
-    def claim_due_timers(self, conn: sa.Connection, now: pendulum.DateTime,
-                         limit: int) -> list[tuple[str, str, str]]:
-        """Take up to ``limit`` due timers, earliest first: (run id, step, kind).
+    def claim_due_timers(self, conn: sa.Connection, now: pendulum.DateTime, limit: int
+                         ) -> tuple[list[tuple[str, str, str]], dict[str, RunRow]]:
+        """Take up to ``limit`` due timers, earliest first, with their runs locked.
 
-        The rows are deleted in the caller's transaction, so a timer fires once: on
-        PostgreSQL other claimers skip the locked rows; on SQLite the transaction holds
-        the write lock.
+        Returns (run id, step, kind) of each claimed timer and the runs by id. The
+        timers are deleted in the caller's transaction, so each fires once. On
+        PostgreSQL, timers and runs another transaction holds are skipped, not waited
+        for (a run being routed an event keeps its timer for the next claim); on SQLite
+        the IMMEDIATE transaction holds the database's write lock.
         """
         query = (sa.select(t.timers.c.run_id, t.timers.c.step, t.timers.c.kind)
                  .where(t.timers.c.due_at <= now)
                  .order_by(t.timers.c.due_at, t.timers.c.run_id).limit(limit))
         due = [(r.run_id, r.step, r.kind)
                for r in conn.execute(self._for_update(query, skip_locked=True))]
+        if not due:
+            return [], {}
+        runs_query = self._for_update(
+            sa.select(t.runs).where(t.runs.c.id.in_([d[0] for d in due])).order_by(t.runs.c.id),
+            skip_locked=True)
+        runs = {r.id: _row_to_run(r) for r in conn.execute(runs_query)}
+        due = [d for d in due if d[0] in runs]
         if due:
             conn.execute(sa.delete(t.timers).where(t.timers.c.run_id.in_([d[0] for d in due])))
-        return due
+        return due, runs
+
+    def due_count(self, conn: sa.Connection, now: pendulum.DateTime, cap: int = 100_000
+                  ) -> tuple[int, pendulum.DateTime | None]:
+        """How many timers are due (counted up to ``cap``) and the oldest due time."""
+        due = (sa.select(t.timers.c.due_at).where(t.timers.c.due_at <= now)
+               .limit(cap).subquery())
+        count, oldest = conn.execute(
+            sa.select(sa.func.count(), sa.func.min(due.c.due_at))).one()
+        return int(count), (pendulum.instance(oldest, tz="UTC") if oldest else None)
 
     def next_due(self, conn: sa.Connection) -> pendulum.DateTime | None:
         value = conn.execute(sa.select(sa.func.min(t.timers.c.due_at))).scalar_one_or_none()

@@ -83,6 +83,7 @@ runs = sa.Table(
     sa.Column("visits", Json, nullable=False),
     sa.Column("trigger", Json, nullable=False),
     sa.Column("reason", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(None, "user_id", "flow"),
@@ -96,7 +97,7 @@ timers = sa.Table(
               primary_key=True),
     sa.Column("due_at", UTCDateTime, nullable=False, index=True),
     sa.Column("step", sa.String(300), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # wait | timeout
+    sa.Column("kind", sa.String(16), nullable=False),  # wait | timeout | retry
 )
 
 event_waits = sa.Table(
@@ -118,8 +119,11 @@ events = sa.Table(
     sa.Column("user_id", sa.String(200), nullable=False),
     sa.Column("payload", Json, nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
+    # Events are routed by shard, one router per shard at a time: a user's events
+    # (always in one shard) are applied in order, and shards go in parallel.
+    sa.Column("shard", sa.SmallInteger, nullable=False),
     sa.Column("routed", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Index(None, "routed", "seq"),
+    sa.Index(None, "routed", "shard", "seq"),
     sa.Index(None, "user_id", "seq"),
 )
 

@@ -131,22 +131,50 @@ def test_one_runs_failing_action_does_not_fail_its_batch_mates(engine: Engine) -
     engine.add_user("bad", fields={"broken": True})
     engine.emit_many([{"event": "user.signed_up", "user": u} for u in ("a", "bad", "b")])
     status = {r.user: r for r in engine.runs(flow="one_wait")}
-    assert status["bad"].status == "failed"
-    assert "the mail server said no" in (status["bad"].reason or "")
-    assert status["a"].status == status["b"].status == "waiting"
+    assert (status["a"].step, status["b"].step) == ("wait:1s", "wait:1s")
+    assert (status["bad"].status, status["bad"].step) == ("waiting", "flaky")
+    failure = status["bad"].history[-1]
+    assert failure.kind == "action_failed"
+    assert "the mail server said no" in failure.detail["error"]
 
 
-def test_a_failed_run_can_be_retried_at_the_same_step(engine: Engine,
+def test_a_failing_action_is_retried_with_backoff_then_parked(
+        engine: Engine, clock: VirtualClock) -> None:
+    engine.add_user("bad", fields={"broken": True})
+    engine.emit("user.signed_up", user="bad")
+    for _ in range(4):  # attempts 2..5, each after its backoff (2 s, 8 s, 32 s, 128 s)
+        due = engine.next_due()
+        assert due is not None
+        clock.set(due)
+        engine.tick()
+    (run,) = engine.runs(flow="one_wait")
+    failures = [h for h in run.history if h.kind == "action_failed"]
+    assert [h.detail["attempt"] for h in failures] == [1, 2, 3, 4, 5]
+    assert [h.at - START for h in failures] == [
+        pendulum.duration(seconds=s) for s in (0, 2, 10, 42, 170)]
+    keys = {h.detail["key"] for h in failures}
+    assert len(keys) == 1  # every attempt of the visit had the same idempotency key
+    assert run.status == "parked"
+    assert "failed 5 times" in (run.reason or "")
+    assert f"flowkit runs retry {run.id}" in (run.reason or "")
+    assert run.wakes_at is None  # no further attempt is scheduled
+
+
+def test_a_parked_run_can_be_retried_at_the_same_step(engine: Engine,
                                                       clock: VirtualClock) -> None:
+    engine = Engine(engine.database_url, [flows.one_wait], clock=clock, action_attempts=1)
     engine.add_user("bad", fields={"broken": True})
     engine.emit("user.signed_up", user="bad")
     (run,) = engine.runs(flow="one_wait")
+    assert run.status == "parked"
     engine.add_user("bad", fields={"broken": False})  # someone fixes the cause
     engine.retry(run.id)
     advance(engine, clock, seconds=1)
     (run,) = engine.runs(flow="one_wait")
     assert run.status == "completed"
     assert [a.name for a in engine.actions(user="bad")] == ["flaky", "send_email"]
+    assert engine.actions(user="bad")[0].key.endswith(":flaky:1")
+    engine.close()
 
 
 def test_a_transition_that_cannot_commit_leaves_nothing_behind(

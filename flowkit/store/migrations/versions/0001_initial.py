@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 16:35:15.154454
+Create Date: 2026-11-23 16:42:08.865129
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=200), nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('shard', sa.SmallInteger(), nullable=False),
     sa.Column('routed', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_flowkit_events')),
     sa.UniqueConstraint('key', name=op.f('uq_flowkit_events_key'))
     )
-    op.create_index(op.f('ix_flowkit_events_routed_seq'), 'flowkit_events', ['routed', 'seq'], unique=False)
+    op.create_index(op.f('ix_flowkit_events_routed_shard_seq'), 'flowkit_events', ['routed', 'shard', 'seq'], unique=False)
     op.create_index(op.f('ix_flowkit_events_user_id_seq'), 'flowkit_events', ['user_id', 'seq'], unique=False)
     op.create_table('flowkit_flow_versions',
     sa.Column('flow', sa.String(length=200), nullable=False),
@@ -74,6 +75,7 @@ def upgrade() -> None:
     sa.Column('visits', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('trigger', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flowkit_runs'))
@@ -124,7 +126,7 @@ def downgrade() -> None:
     op.drop_table('flowkit_history')
     op.drop_table('flowkit_flow_versions')
     op.drop_index(op.f('ix_flowkit_events_user_id_seq'), table_name='flowkit_events')
-    op.drop_index(op.f('ix_flowkit_events_routed_seq'), table_name='flowkit_events')
+    op.drop_index(op.f('ix_flowkit_events_routed_shard_seq'), table_name='flowkit_events')
     op.drop_table('flowkit_events')
     op.drop_index(op.f('ix_flowkit_actions_user_id_at'), table_name='flowkit_actions')
     op.drop_index(op.f('ix_flowkit_actions_run_id'), table_name='flowkit_actions')
