@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run flowkit on a machine that has only python3.
 
-    python3 dev.py demo    # the main job: the demo of the example automations
+    python3 dev.py demo    # the main job: workers, scheduler and Redis on a demo stream
     python3 dev.py test    # the whole test suite: ruff, mypy and pytest
 
 Each command first makes ``.venv`` and installs flowkit into it with its dev extras,
@@ -50,7 +50,7 @@ def main(args: list[str]) -> int:
     ensure_venv()
     command, rest = args[0], args[1:]
     if command == "demo":
-        return run("flowkit", "demo", *rest)
+        return run("flowkit", "run", "--demo", *rest)
     if command == "flowkit":
         return run("flowkit", *rest)
     for step in (("ruff", "check", "."), ("mypy", "flowkit")):

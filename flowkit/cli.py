@@ -7,6 +7,7 @@ status 1 and a one-line cause on stderr, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -88,11 +89,22 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
         if not sep or not name:
             raise EventError(f"payload fields are key=value, got {field!r}")
         payload[name] = _value(value)
-    with Engine(database_url) as engine:
+    from flowkit.runtime import services
+
+    redis_url = services.redis_url()
+    dispatcher = None
+    if redis_url:  # a running system: its workers route the event
+        os.environ.setdefault("REDIS_URL", redis_url)
+        from flowkit.runtime.worker import DramatiqDispatcher
+
+        dispatcher = DramatiqDispatcher()
+    with Engine(database_url or services.database_url(), dispatcher=dispatcher) as engine:
         result = engine.emit(event, user, idempotency_key=key, **payload)
     if result.duplicate:
         click.echo(f"{event} for {user}: duplicate of an earlier event (key {result.key}), "
                    "dropped")
+    elif dispatcher is not None:
+        click.echo(f"{event} for {user}: recorded and sent to the workers (key {result.key})")
     else:
         click.echo(f"{event} for {user}: recorded and routed (key {result.key})")
 
@@ -119,8 +131,124 @@ def upgrade(database_url: str | None) -> None:
 @main.command()
 @click.option("--users", default=6, show_default=True, help="How many users to simulate.")
 @click.option("--days", default=10, show_default=True, help="How many days to simulate.")
-def demo(users: int, days: int) -> None:
-    """Compile the example automations and simulate them on a virtual clock."""
+def simulate(users: int, days: int) -> None:
+    """Compile the example flows and simulate a cohort on a virtual clock (no services)."""
     from flowkit.demo import run_demo
 
     run_demo(users=users, days=days, echo=click.echo)
+
+
+@main.command()
+@click.option("--processes", "-p", default=2, show_default=True, help="Worker processes.")
+@click.option("--threads", "-t", default=2, show_default=True, help="Threads per process.")
+@click.option("--demo", "demo_users", type=int, default=None, is_flag=False, flag_value=300,
+              help="Emit the demo's stream of events for this many users (flag alone: 300).")
+@click.option("--time-scale", type=float, default=None,
+              help="Simulated seconds per real second (86400: a day a second). "
+                   "Default 1, or 86400 with --demo.")
+@click.option("--duration", type=float, default=None,
+              help="Stop after this many seconds (default: run until Ctrl-C; the demo "
+                   "stops when its runs are done, or after 120 s).")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve Prometheus metrics on this port.")
+@click.option("--flows", multiple=True, help="Modules, files or folders of flows "
+              "(default: automations/ and tracks/).")
+def run(processes: int, threads: int, demo_users: int | None, time_scale: float | None,
+        duration: float | None, metrics_port: int | None, flows: tuple[str, ...]) -> None:
+    """Run the whole system: workers, scheduler and (without REDIS_URL) an embedded
+    Redis, on DATABASE_URL (default: the SQLite file flowkit.db)."""
+    from flowkit.runtime.supervisor import RunOptions, run_system
+
+    if demo_users is not None:
+        time_scale = 86400.0 if time_scale is None else time_scale
+        duration = 120.0 if duration is None else duration
+    options = RunOptions(processes=processes, threads=threads, time_scale=time_scale or 1.0,
+                         duration=duration, metrics_port=metrics_port,
+                         demo_users=demo_users, flows=flows)
+    sys.exit(run_system(options, echo=click.echo))
+
+
+@main.command()
+@click.option("--interval", default=0.1, show_default=True,
+              help="Seconds between polls when nothing is due sooner.")
+def scheduler(interval: float) -> None:
+    """Run a scheduler alone (one or more per deployment, beside the workers)."""
+    import signal
+    import threading
+
+    from flowkit.clock import clock_from_env
+    from flowkit.runtime import services, worker
+    from flowkit.runtime.scheduler import Scheduler
+    from flowkit.store import database
+
+    engine = database.create_engine(services.database_url())
+    database.ensure_schema(engine, migrate=False)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"scheduler polling {engine.url.render_as_string()} every {interval}s")
+    Scheduler(engine, worker.broker, clock_from_env(), interval=interval).run(stop)
+
+
+@main.command()
+@click.option("--database-url", envvar="DATABASE_URL", default=None,
+              help="Defaults to $DATABASE_URL, that of `flowkit run` here, or flowkit.db.")
+def status(database_url: str | None) -> None:
+    """Runs by flow and status, timers, events waiting to be routed, queue depth."""
+    from flowkit.clock import clock_from_env
+    from flowkit.runtime import services
+    from flowkit.store import Store, database
+
+    engine = database.create_engine(database_url or services.database_url())
+    database.ensure_schema(engine, migrate=False)
+    store = Store(engine)
+    now = clock_from_env().now()
+    with engine.connect() as conn:
+        counts = store.run_counts(conn)
+        timers = store.count_timers(conn)
+        due, oldest = store.due_count(conn, now)
+        nxt = store.next_due(conn)
+        unrouted = store.unrouted_count(conn)
+    engine.dispose()
+    click.echo("runs:")
+    if not counts:
+        click.echo("  none")
+    for (flow, run_status), n in sorted(counts.items()):
+        click.echo(f"  {flow:<24} {run_status:<10} {n}")
+    late = f", oldest due since {oldest:%Y-%m-%d %H:%M:%S}" if oldest else ""
+    click.echo(f"timers: {timers} ({due} due now{late}; next {nxt or 'none'})")
+    click.echo(f"events waiting to be routed: {unrouted}")
+    redis_url = services.redis_url()
+    if redis_url:
+        import redis
+
+        from flowkit.runtime.worker import ROUTE_QUEUE, TIMERS_QUEUE
+
+        client = redis.Redis.from_url(redis_url)
+        depth = {q: client.llen(f"dramatiq:{q}") for q in (ROUTE_QUEUE, TIMERS_QUEUE)}
+        click.echo("queued messages: " + ", ".join(f"{q} {n}" for q, n in depth.items()))
+    else:
+        click.echo("queued messages: no Redis (set REDIS_URL, or start `flowkit run`)")
+
+
+@main.group()
+def runs() -> None:
+    """Act on runs."""
+
+
+@runs.command()
+@click.argument("run_id")
+@click.option("--database-url", envvar="DATABASE_URL", default=None)
+def retry(run_id: str, database_url: str | None) -> None:
+    """Run again the step a parked or failed run stopped at, with the same key."""
+    from flowkit.runtime import services
+    from flowkit.runtime.engine import Engine
+
+    with Engine(database_url or services.database_url()) as engine:
+        engine.retry(run_id)
+        (record,) = [r for r in engine.runs() if r.id == run_id]
+    click.echo(f"run {run_id} retried: now {record.status} at {record.step}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,11 +1,24 @@
-"""``flowkit demo``: compile the example flows and simulate a cohort of users through them."""
+"""The demos: ``flowkit simulate`` (the example flows on a virtual clock, no services)
+and the event stream of ``flowkit run --demo`` (a cohort of learners over a few
+simulated days, on the real workers).
+
+The stream: users sign up over the first simulated day; two in three enroll in
+python-101 within hours; some complete a unit, some complete the course (which stops
+their drip), some go quiet. Events are emitted when the (scaled) clock reaches them.
+"""
 
 from __future__ import annotations
 
+import random
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pendulum
+
+from flowkit.clock import Clock
 from flowkit.runtime.discovery import DEFAULT_FOLDERS, load_flows
 from flowkit.testing.simulation import Simulation
 
@@ -60,3 +73,65 @@ def run_demo(*, users: int = 6, days: int = 10, echo: Callable[[str], None] = pr
         exited = [r for r in sim.runs() if r.status == "exited"]
         for run in exited:
             echo(f"  {run.user} left {run.flow} at step {run.step}: {run.reason}")
+
+
+class DemoStream:
+    def __init__(self, users: int, clock: Clock, echo: Callable[[str], None],
+                 seed: int = 7) -> None:
+        self.clock = clock
+        self.echo = echo
+        self.done = False
+        start = clock.now()
+        rng = random.Random(seed)
+        self.plan: list[tuple[pendulum.DateTime, str, dict[str, Any]]] = []
+        for i in range(users):
+            uid = f"learner-{i + 1:04d}"
+            signed_up = start.add(minutes=rng.randint(0, 24 * 60))
+            self.plan.append((signed_up, "user.signed_up", {"user": uid, "source": "web"}))
+            if rng.random() < 2 / 3:
+                enrolled = signed_up.add(minutes=rng.randint(5, 8 * 60))
+                self.plan.append((enrolled, "user.enrolled",
+                                  {"user": uid, "course": "python-101"}))
+                if rng.random() < 0.5:
+                    unit = enrolled.add(hours=rng.randint(12, 120))
+                    self.plan.append((unit, "unit.completed",
+                                      {"user": uid, "course": "python-101", "unit": 1}))
+                if rng.random() < 0.2:
+                    finished = enrolled.add(hours=rng.randint(48, 140))
+                    self.plan.append((finished, "course.completed",
+                                      {"user": uid, "course": "python-101"}))
+        self.plan.sort(key=lambda item: item[0])
+
+    def run(self, stop: threading.Event) -> None:
+        from flowkit.runtime import services
+        from flowkit.runtime.engine import Engine
+        from flowkit.runtime.worker import DramatiqDispatcher
+
+        engine = Engine(services.database_url(), clock=self.clock,
+                        dispatcher=DramatiqDispatcher())
+        units: dict[str, int] = {}
+        emitted = 0
+        try:
+            while emitted < len(self.plan) and not stop.is_set():
+                now = self.clock.now()
+                ready = []
+                while emitted < len(self.plan) and self.plan[emitted][0] <= now:
+                    ready.append(self.plan[emitted])
+                    emitted += 1
+                for _at, name, fields in ready:
+                    uid = fields["user"]
+                    if name == "user.signed_up":
+                        engine.add_user(uid, name=uid.replace("-", " ").title(),
+                                        email=f"{uid}@example.com")
+                    if name == "unit.completed":
+                        units[uid] = units.get(uid, 0) + 1
+                        engine.add_user(uid, name=uid.replace("-", " ").title(),
+                                        email=f"{uid}@example.com",
+                                        fields={"units_completed": units[uid]})
+                if ready:
+                    engine.emit_many([{"event": name, **fields} for _at, name, fields in ready])
+                stop.wait(0.05)
+            self.echo(f"demo: emitted all {emitted} events")
+        finally:
+            self.done = True
+            engine.close()

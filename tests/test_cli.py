@@ -86,7 +86,7 @@ def test_emit_rejects_a_malformed_field(runner: CliRunner, tmp_path: Path) -> No
 
 
 def test_the_demo_simulates_the_examples(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["demo", "--users", "3", "--days", "8"])
+    result = runner.invoke(main, ["simulate", "--users", "3", "--days", "8"])
     assert result.exit_code == 0, result.output
     assert "compiled 3 flows" in result.output
     assert "user-1   onboarding_drip  send_email welcome" in result.output

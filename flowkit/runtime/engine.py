@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import logging
 import threading
+import time
 import uuid
 import zlib
 from collections import defaultdict
@@ -57,7 +58,7 @@ from flowkit.runtime.records import ActionRecord, HistoryRecord, RunRecord
 from flowkit.store import LIVE, Changes, RunRow, Store
 from flowkit.store import database as db
 from flowkit.store import schema as t
-from flowkit.store.repository import SHARDS
+from flowkit.store.repository import SHARDS, DueTimer
 
 MAX_ACTIONS_PER_TRANSITION = 1_000
 log = logging.getLogger("flowkit")
@@ -77,6 +78,16 @@ _STATUS: dict[type, str] = {Suspended: "waiting", Completed: "completed", Exited
 
 _TIMER_INPUTS: dict[str, type[TimerFired] | type[TimedOut] | type[Retry]] = {
     "wait": TimerFired, "timeout": TimedOut, "retry": Retry}
+
+
+_RUN_IDS = uuid.UUID("8f5c1d3e-6a0b-4c47-9e2a-5b7d9f1c3a61")
+
+
+def _run_id(event_key: str, flow: str) -> str:
+    """The id of the run ``event_key`` starts in ``flow``: the same each time the event is
+    routed, so a batch that rolls back and is routed again gives its actions the same
+    idempotency keys."""
+    return str(uuid.uuid5(_RUN_IDS, f"{event_key}\x00{flow}"))
 
 
 def shard_of(user_id: str) -> int:
@@ -277,9 +288,10 @@ class Engine:
             batch.runs_by_user[row.user_id].append(row)
         batch.waits = self.store.event_waits(batch.conn, user_ids)
         for event in events:
-            self._route_event(batch, event.name, event.user_id, dict(event.payload))
+            self._route_event(batch, event.key, event.name, event.user_id,
+                              dict(event.payload))
 
-    def _route_event(self, batch: _Batch, name: str, user_id: str,
+    def _route_event(self, batch: _Batch, key: str, name: str, user_id: str,
                      payload: dict[str, Any]) -> None:
         for row in list(batch.runs_by_user[user_id]):
             if row.status not in LIVE:
@@ -301,7 +313,7 @@ class Engine:
                     continue
                 if trigger.where is not None and not _holds(flow, trigger.where, payload):
                     continue
-                self._start(batch, flow, user_id, payload)
+                self._start(batch, flow, user_id, payload, _run_id(key, flow.name))
                 break
 
     # -- starting and ending runs ---------------------------------------------
@@ -318,17 +330,17 @@ class Engine:
             for row in self.store.runs_of_users(batch.conn, [str(user)], lock=True):
                 batch.runs_by_user[row.user_id].append(row)
             event = _json.to_jsonable({"event": "flow.started", "user": str(user), **payload})
-            return self._start(batch, target, str(user), event)
+            return self._start(batch, target, str(user), event, str(uuid.uuid4()))
 
-    def _start(self, batch: _Batch, flow: Flow, user_id: str,
-               payload: dict[str, Any]) -> str | None:
+    def _start(self, batch: _Batch, flow: Flow, user_id: str, payload: dict[str, Any],
+               run_id: str) -> str | None:
         existing = [r for r in batch.runs_by_user[user_id] if r.flow == flow.name]
         if flow.reentry == "never" and existing:
             return None
         if flow.reentry == "after_exit" and any(r.status in LIVE for r in existing):
             return None
         row = RunRow(
-            id=str(uuid.uuid4()), flow=flow.name, version=flow.version, user_id=user_id,
+            id=run_id, flow=flow.name, version=flow.version, user_id=user_id,
             status="running", step=None, locals={}, visits={}, trigger=payload, reason=None,
             created_at=batch.now, updated_at=batch.now,
         )
@@ -365,16 +377,17 @@ class Engine:
             batches += 1
         return fired
 
-    def _fire(self, batch: _Batch, due: Sequence[tuple[str, str, str]],
-              rows: dict[str, RunRow]) -> None:
+    def _fire(self, batch: _Batch, due: Sequence[DueTimer], rows: dict[str, RunRow]) -> None:
         batch.load_users(r.user_id for r in rows.values())
         batch.waits = self.store.event_waits(batch.conn, {r.user_id for r in rows.values()})
-        for run_id, step, kind in due:
-            row = rows[run_id]
-            if row.status != "waiting" or row.step != step:
+        for timer in due:
+            row = rows[timer.run_id]
+            if row.status != "waiting" or row.step != timer.step:
                 continue  # ended, or moved on, since the timer was set
-            inp: Input = _TIMER_INPUTS[kind]()
-            self._transition(batch, row, inp)
+            lateness = (batch.now - timer.due_at).total_seconds()
+            for hook in self.hooks:
+                hook.timer_fired(row.flow, timer.kind, lateness)
+            self._transition(batch, row, _TIMER_INPUTS[timer.kind]())
 
     def next_due(self) -> pendulum.DateTime | None:
         """When the earliest timer is due, if any."""
@@ -524,13 +537,15 @@ class Engine:
 
     @contextmanager
     def _batch(self, now: pendulum.DateTime | None = None) -> Iterator[_Batch]:
+        began = time.perf_counter()
         with self.db.begin() as conn:
             batch = _Batch(self, conn, now or self.clock.now())
             yield batch
             self.store.write(conn, batch.changes)
         if batch.transitions:
+            seconds = time.perf_counter() - began
             for hook in self.hooks:
-                hook.after_commit(batch.transitions)
+                hook.after_commit(batch.transitions, seconds)
 
     def _flow(self, name: str) -> Flow:
         try:

@@ -24,5 +24,9 @@ class Hooks:
                          outcome: object) -> None:
         """A run reached ``status`` at ``step`` (not yet committed)."""
 
-    def after_commit(self, transitions: int) -> None:
-        """A batch of ``transitions`` committed."""
+    def timer_fired(self, flow: str, kind: str, lateness: float) -> None:
+        """A timer of ``kind`` (wait, timeout, retry) fired ``lateness`` seconds after it
+        was due."""
+
+    def after_commit(self, transitions: int, seconds: float) -> None:
+        """A batch of ``transitions`` committed, ``seconds`` after its transaction began."""

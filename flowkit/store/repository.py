@@ -42,6 +42,14 @@ class RunRow:
 
 
 @attrs.frozen
+class DueTimer:
+    run_id: str
+    step: str
+    kind: str  # wait | timeout | retry
+    due_at: pendulum.DateTime
+
+
+@attrs.frozen
 class EventRow:
     seq: int
     key: str
@@ -231,32 +239,42 @@ class Store:
         rows = conn.execute(sa.select(t.event_waits).where(t.event_waits.c.user_id.in_(ids)))
         return {r.run_id: (r.event, r.step) for r in rows}
 
+    def run_counts(self, conn: sa.Connection) -> dict[tuple[str, str], int]:
+        """How many runs each flow has in each status."""
+        rows = conn.execute(sa.select(t.runs.c.flow, t.runs.c.status, sa.func.count())
+                            .group_by(t.runs.c.flow, t.runs.c.status))
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def unrouted_count(self, conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(t.events)
+                                .where(t.events.c.routed == sa.false())).scalar_one())
+
     # -- timers ---------------------------------------------------------------
 
     def claim_due_timers(self, conn: sa.Connection, now: pendulum.DateTime, limit: int
-                         ) -> tuple[list[tuple[str, str, str]], dict[str, RunRow]]:
+                         ) -> tuple[list[DueTimer], dict[str, RunRow]]:
         """Take up to ``limit`` due timers, earliest first, with their runs locked.
 
-        Returns (run id, step, kind) of each claimed timer and the runs by id. The
+        Returns the claimed timers and their runs by id. The
         timers are deleted in the caller's transaction, so each fires once. On
         PostgreSQL, timers and runs another transaction holds are skipped, not waited
         for (a run being routed an event keeps its timer for the next claim); on SQLite
         the IMMEDIATE transaction holds the database's write lock.
         """
-        query = (sa.select(t.timers.c.run_id, t.timers.c.step, t.timers.c.kind)
-                 .where(t.timers.c.due_at <= now)
+        query = (sa.select(t.timers).where(t.timers.c.due_at <= now)
                  .order_by(t.timers.c.due_at, t.timers.c.run_id).limit(limit))
-        due = [(r.run_id, r.step, r.kind)
+        due = [DueTimer(r.run_id, r.step, r.kind, r.due_at)
                for r in conn.execute(self._for_update(query, skip_locked=True))]
         if not due:
             return [], {}
         runs_query = self._for_update(
-            sa.select(t.runs).where(t.runs.c.id.in_([d[0] for d in due])).order_by(t.runs.c.id),
-            skip_locked=True)
+            sa.select(t.runs).where(t.runs.c.id.in_([d.run_id for d in due]))
+            .order_by(t.runs.c.id), skip_locked=True)
         runs = {r.id: _row_to_run(r) for r in conn.execute(runs_query)}
-        due = [d for d in due if d[0] in runs]
+        due = [d for d in due if d.run_id in runs]
         if due:
-            conn.execute(sa.delete(t.timers).where(t.timers.c.run_id.in_([d[0] for d in due])))
+            conn.execute(sa.delete(t.timers)
+                         .where(t.timers.c.run_id.in_([d.run_id for d in due])))
         return due, runs
 
     def due_count(self, conn: sa.Connection, now: pendulum.DateTime, cap: int = 100_000

@@ -22,7 +22,7 @@ class CountCommits(Hooks):
     def __init__(self) -> None:
         self.commits: list[int] = []
 
-    def after_commit(self, transitions: int) -> None:
+    def after_commit(self, transitions: int, seconds: float) -> None:
         self.commits.append(transitions)
 
 

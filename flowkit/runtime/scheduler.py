@@ -1,0 +1,113 @@
+"""The scheduler: reads SQL for work that is due and sends the workers messages for it.
+
+Timers and unrouted events live in SQL, so the scheduler needs no memory of its own:
+each poll it counts the due timers and the shards with events waiting, and tops the
+queues up. Several schedulers may run at once: a message is only a nudge, the work is
+claimed in the worker's transaction, and a surplus message finds nothing to do.
+
+It is also the sweeper: every ``sweep_after`` seconds it re-sends a message for every
+kind of pending work even when the queues look busy, so work whose message was lost
+(Redis restarted empty, a worker died holding it) is picked up within
+``sweep_after + interval`` seconds (10.1 s by default).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import attrs
+import pendulum
+import sqlalchemy as sa
+from dramatiq.brokers.redis import RedisBroker
+
+from flowkit.clock import Clock
+from flowkit.store import Store
+
+SWEEP_AFTER = 10.0
+
+
+@attrs.frozen
+class Snapshot:
+    """What one poll saw and did."""
+
+    at: pendulum.DateTime
+    due_timers: int
+    pending_shards: int
+    timer_messages_sent: int
+    route_messages_sent: int
+    waiting_messages: dict[str, int]
+
+
+class Scheduler:
+    def __init__(self, db: sa.Engine, broker: RedisBroker, clock: Clock, *,
+                 interval: float = 0.1, sweep_after: float = SWEEP_AFTER,
+                 batch_size: int = 500, max_timer_messages: int = 16) -> None:
+        from flowkit.runtime import worker
+
+        self.db = db
+        self.store = Store(db)
+        self.broker = broker
+        self.clock = clock
+        self.interval = interval
+        self.sweep_after = sweep_after
+        self.per_message = batch_size * worker.MAX_BATCHES_PER_MESSAGE
+        self.max_timer_messages = max_timer_messages
+        self._worker = worker
+        self._last_route: dict[int, float] = {}
+        self._last_sweep = time.monotonic()
+
+    def waiting(self, queue: str) -> int:
+        """Messages in ``queue`` that no worker has taken yet."""
+        return int(self.broker.client.llen(f"{self.broker.namespace}:{queue}"))
+
+    def poll(self) -> Snapshot:
+        now = self.clock.now()
+        with self.db.connect() as conn:
+            due, _oldest = self.store.due_count(conn, now)
+            shards = self.store.pending_shards(conn)
+        worker = self._worker
+        depth = {q: self.waiting(q) for q in (worker.TIMERS_QUEUE, worker.ROUTE_QUEUE)}
+        sweep = time.monotonic() - self._last_sweep >= self.sweep_after
+        if sweep:
+            self._last_sweep = time.monotonic()
+
+        timer_messages = 0
+        if due:
+            wanted = min(math.ceil(due / self.per_message), self.max_timer_messages)
+            timer_messages = max(wanted - depth[worker.TIMERS_QUEUE], 1 if sweep else 0)
+            for _ in range(timer_messages):
+                worker.fire_timers.send()
+
+        route_messages = 0
+        mono = time.monotonic()
+        for shard in sorted(shards):
+            recent = mono - self._last_route.get(shard, -math.inf) < 1.0
+            if sweep or (not recent and depth[worker.ROUTE_QUEUE] < len(shards)):
+                worker.route_events.send(shard)
+                self._last_route[shard] = mono
+                route_messages += 1
+        return Snapshot(now, due, len(shards), timer_messages, route_messages, depth)
+
+    def sleep_time(self) -> float:
+        """Until the next timer falls due, at most ``interval``."""
+        with self.db.connect() as conn:
+            nxt = self.store.next_due(conn)
+        if nxt is None:
+            return self.interval
+        seconds = (nxt - self.clock.now()).total_seconds()
+        return min(max(seconds, 0.005), self.interval)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                snapshot = self.poll()
+                busy = snapshot.timer_messages_sent or snapshot.route_messages_sent
+                stop.wait(self.interval if busy else self.sleep_time())
+            except (sa.exc.OperationalError, ConnectionError) as error:
+                from flowkit.runtime.logs import log
+
+                log.warning("scheduler poll failed, retrying: %s", error)
+                stop.wait(1.0)

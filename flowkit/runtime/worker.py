@@ -1,0 +1,121 @@
+"""The Dramatiq side of flowkit: the broker, the actors, and each worker's engine.
+
+``dramatiq flowkit.runtime.worker`` (or the project's ``worker.py``) runs workers.
+Messages carry ids only, as JSON: a shard to route, or nothing at all for "fire due
+timers". The work itself is claimed from SQL inside the worker's transaction, so a
+duplicate message finds nothing to do and a lost one is re-sent by the scheduler.
+
+Environment: ``REDIS_URL`` (required), ``DATABASE_URL``, ``FLOWKIT_FLOWS`` (sources of
+flows separated by ``os.pathsep``; default automations/ and tracks/ of the working
+directory), ``FLOWKIT_METRICS_PORT`` (serve Prometheus metrics), ``FLOWKIT_LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
+
+from flowkit.clock import clock_from_env
+from flowkit.errors import FlowkitError
+from flowkit.runtime import logs, services
+from flowkit.runtime.engine import Engine
+from flowkit.runtime.hooks import Hooks
+from flowkit.store.repository import SHARDS
+
+ROUTE_QUEUE = "flowkit.route"
+TIMERS_QUEUE = "flowkit.timers"
+MAX_BATCHES_PER_MESSAGE = 4  # then the message hands the rest to a new message
+
+
+class ConfigurationError(FlowkitError, RuntimeError):
+    """The runtime is missing a setting it needs."""
+
+
+def make_broker(url: str | None = None) -> RedisBroker:
+    url = url or services.redis_url()
+    if not url:
+        raise ConfigurationError(
+            "the workers need Redis: set REDIS_URL, or start everything with `flowkit run`")
+    # A worker that dies has its unacknowledged messages requeued after this long.
+    broker = RedisBroker(url=url, heartbeat_timeout=15_000)  # type: ignore[no-untyped-call]
+    if os.environ.get("FLOWKIT_METRICS_PORT"):
+        from dramatiq.middleware.prometheus import Prometheus
+
+        broker.add_middleware(Prometheus())
+    broker.add_middleware(_EngineShutdown())
+    return broker
+
+
+class _EngineShutdown(Middleware):
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        close_engine()
+
+
+broker = make_broker()
+dramatiq.set_broker(broker)
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+class DramatiqDispatcher:
+    """Have new events routed by the workers: one message per shard that got events."""
+
+    def events_appended(self, engine: Engine, shards: set[int]) -> None:
+        for shard in sorted(shards):
+            route_events.send(shard)
+
+
+def get_engine() -> Engine:
+    """This process's engine, made on first use."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            flows_env = os.environ.get("FLOWKIT_FLOWS")
+            sources = flows_env.split(os.pathsep) if flows_env else None
+            hooks: list[Hooks] = [logs.LogHooks()]
+            if os.environ.get("FLOWKIT_METRICS_PORT"):
+                from flowkit.runtime.metrics import MetricsHooks
+
+                hooks.append(MetricsHooks())
+            _engine = Engine(services.database_url(), sources, clock=clock_from_env(),
+                             dispatcher=DramatiqDispatcher(), hooks=hooks,
+                             batch_size=int(os.environ.get("FLOWKIT_BATCH_SIZE", "500")))
+        return _engine
+
+
+def close_engine() -> None:
+    global _engine
+    with _engine_lock:
+        if _engine is not None:
+            _engine.close()
+            _engine = None
+
+
+@dramatiq.actor(queue_name=ROUTE_QUEUE, max_retries=20, min_backoff=100, max_backoff=30_000,
+                time_limit=600_000)
+def route_events(shard: int) -> None:
+    """Route the shard's waiting events, if no other worker is routing it."""
+    if not 0 <= shard < SHARDS:
+        raise ValueError(f"no shard {shard}")
+    engine = get_engine()
+    routed = engine.route(shard, max_batches=MAX_BATCHES_PER_MESSAGE)
+    if routed >= engine.batch_size * MAX_BATCHES_PER_MESSAGE:
+        route_events.send(shard)  # more waits: let the next free worker go on
+
+
+@dramatiq.actor(queue_name=TIMERS_QUEUE, max_retries=20, min_backoff=100,
+                max_backoff=30_000, time_limit=600_000)
+def fire_timers() -> None:
+    """Fire due timers, a batch per transaction, skipping those others hold."""
+    engine = get_engine()
+    fired = engine.tick(max_batches=MAX_BATCHES_PER_MESSAGE)
+    if fired >= engine.batch_size * MAX_BATCHES_PER_MESSAGE:
+        fire_timers.send()
+
+
+logs.configure()
