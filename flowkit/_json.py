@@ -1,4 +1,9 @@
-"""JSON for run locals and payloads, with dates, times and durations kept as such."""
+"""JSON for run locals and payloads, with dates, times and durations kept as such.
+
+A datetime is stored as ``{"$datetime": iso}``, a date as ``{"$date": iso}``, a
+duration as ``{"$seconds": n}``; tuples become lists. Anything else that JSON cannot
+hold raises ``TypeError`` naming its type.
+"""
 
 from __future__ import annotations
 
@@ -8,43 +13,51 @@ from typing import Any
 
 import pendulum
 
+_PLAIN = (str, int, float, bool, type(None))
 
-def _default(value: object) -> object:
+
+def to_jsonable(value: object) -> Any:
+    """``value`` as plain JSON types (the encoded form), for JSON columns."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"dict key {key!r} is a {type(key).__name__}, not a str")
+            out[key] = to_jsonable(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [to_jsonable(item) for item in value]
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
     if isinstance(value, dt.timedelta):
         return {"$seconds": value.total_seconds()}
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
     raise TypeError(type(value).__name__)
 
 
-def _hook(obj: dict[str, Any]) -> object:
-    if len(obj) == 1:
-        if "$datetime" in obj:
-            return pendulum.parse(obj["$datetime"])
-        if "$date" in obj:
-            return pendulum.Date.fromisoformat(obj["$date"])
-        if "$seconds" in obj:
-            return pendulum.duration(seconds=obj["$seconds"])
-    return obj
+def from_jsonable(value: Any) -> Any:
+    """The inverse of ``to_jsonable``."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            if "$datetime" in value:
+                return pendulum.parse(value["$datetime"])
+            if "$date" in value:
+                return pendulum.Date.fromisoformat(value["$date"])
+            if "$seconds" in value:
+                return pendulum.duration(seconds=value["$seconds"])
+        return {key: from_jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_jsonable(item) for item in value]
+    return value
 
 
 def dumps(value: object) -> str:
     """Encode ``value``; raises ``TypeError`` naming the type that is not JSON."""
-    return json.dumps(value, default=_default, ensure_ascii=False, sort_keys=True)
+    return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True)
 
 
 def loads(text: str) -> Any:
-    return json.loads(text, object_hook=_hook)
-
-
-def to_jsonable(value: object) -> Any:
-    """``value`` as plain JSON types (the encoded form), for JSON columns."""
-    return json.loads(dumps(value))
-
-
-def from_jsonable(value: object) -> Any:
-    return loads(json.dumps(value))
+    return from_jsonable(json.loads(text))

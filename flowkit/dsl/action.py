@@ -35,6 +35,14 @@ class Action:
     fn: Callable[..., Any] = attrs.field(repr=False)
     takes_run: bool = attrs.field(repr=False)
     is_async: bool = attrs.field(repr=False)
+    signature: inspect.Signature = attrs.field(repr=False)
+
+    def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call's arguments by parameter name (as the ledger records them)."""
+        try:
+            return dict(self.signature.bind_partial(*args, **kwargs).arguments)
+        except TypeError:
+            return {f"arg{i}": a for i, a in enumerate(args)} | kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> ActionCall:
         kwargs.pop("id", None)  # a pinned step id is the compiler's business
@@ -66,7 +74,8 @@ def action(
             raise DefinitionError(f"{target.name!r} is already an action")
         if not callable(target) or inspect.isclass(target):
             raise DefinitionError(f"@action decorates a function, not {target!r}")
-        params = inspect.signature(target).parameters
+        signature = inspect.signature(target)
+        params = signature.parameters
         run_param = params.get("run")
         if run_param is not None and run_param.kind not in (
             inspect.Parameter.KEYWORD_ONLY,
@@ -80,6 +89,7 @@ def action(
             fn=target,
             takes_run=run_param is not None,
             is_async=inspect.iscoroutinefunction(target),
+            signature=signature,
         )
 
     if fn is not None:

@@ -532,8 +532,10 @@ class Engine:
             hook.after_transition(run, status, state.step, outcome)
 
     def _history(self, batch: _Batch, run_id: str, entry: HistoryEntry) -> None:
-        batch.changes.history.append({"run_id": run_id, "at": entry.at, "kind": entry.kind,
-                                      "step": entry.step, "detail": entry.detail})
+        batch.changes.history.setdefault(run_id, []).append(
+            {"at": entry.at.isoformat(), "kind": entry.kind, "step": entry.step,
+             "detail": entry.detail})
+        batch.changes.history_at[run_id] = entry.at
 
     @contextmanager
     def _batch(self, now: pendulum.DateTime | None = None) -> Iterator[_Batch]:
@@ -570,8 +572,8 @@ class Engine:
                 id=r.id, flow=r.flow, user=r.user_id, status=r.status, step=r.step,
                 version=r.version, reason=r.reason, locals=_json.from_jsonable(r.locals),
                 event=r.trigger, created_at=r.created_at, updated_at=r.updated_at,
-                history=tuple(HistoryRecord(h["at"], h["kind"], h["step"], h["detail"])
-                              for h in history[r.id]),
+                history=tuple(HistoryRecord(_moment(h["at"]), h["kind"], h["step"],
+                                            h["detail"]) for h in history[r.id]),
                 wakes_at=timers.get(r.id),
                 waits_for=waits[r.id][0] if r.id in waits else None,
             )
@@ -588,6 +590,12 @@ class Engine:
                              step=r["step"], at=r["at"], result=r["result"]) for r in rows]
 
 
+def _moment(text: str) -> pendulum.DateTime:
+    moment = pendulum.parse(text)
+    assert isinstance(moment, pendulum.DateTime)
+    return moment.in_timezone("UTC")
+
+
 def _holds(flow: Flow, predicate: Any, payload: dict[str, Any]) -> bool:
     try:
         return bool(predicate(payload))
@@ -600,13 +608,7 @@ def _holds(flow: Flow, predicate: Any, payload: dict[str, Any]) -> bool:
 
 
 def _bound_args(call: Any) -> dict[str, Any]:
-    try:
-        signature = inspect.signature(call.action.fn)
-        bound = signature.bind_partial(*call.args, **call.kwargs)
-        values = dict(bound.arguments)
-    except (TypeError, ValueError):
-        values = {f"arg{i}": a for i, a in enumerate(call.args)} | dict(call.kwargs)
-    return _loggable(values)  # type: ignore[no-any-return]
+    return _loggable(call.action.arguments(call.args, call.kwargs))  # type: ignore[no-any-return]
 
 
 def _loggable(value: object) -> Any:

@@ -71,7 +71,8 @@ class Changes:
     # run id -> its timer / event wait after the batch (None: it has none)
     timers: dict[str, dict[str, Any] | None] = attrs.field(factory=dict)
     waits: dict[str, dict[str, Any] | None] = attrs.field(factory=dict)
-    history: list[dict[str, Any]] = attrs.field(factory=list)
+    history: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
+    history_at: dict[str, pendulum.DateTime] = attrs.field(factory=dict)
     actions: list[dict[str, Any]] = attrs.field(factory=list)
 
     def put(self, row: RunRow, *, new: bool = False) -> None:
@@ -111,6 +112,16 @@ class Store:
             return sqlite.insert(table).on_conflict_do_nothing()
         raise NotImplementedError(f"flowkit supports SQLite and PostgreSQL, not {self.dialect}")
 
+    def _among(self, column: sa.ColumnElement[Any], values: Iterable[Any]
+                ) -> sa.ColumnElement[bool]:
+        """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however
+        many values, so the statement text stays the same and is parsed once."""
+        values = list(values)
+        if self.dialect == "postgresql":
+            array = sa.bindparam(None, values, type_=postgresql.ARRAY(column.type))
+            return column == sa.any_(array)
+        return column.in_(values)
+
     def _for_update(self, query: sa.Select[Any], *, skip_locked: bool = False) -> sa.Select[Any]:
         if self.dialect == "postgresql":
             return query.with_for_update(skip_locked=skip_locked)
@@ -147,7 +158,7 @@ class Store:
         ids = list(set(user_ids))
         if not ids:
             return {}
-        rows = conn.execute(sa.select(t.users).where(t.users.c.id.in_(ids)))
+        rows = conn.execute(sa.select(t.users).where(self._among(t.users.c.id, ids)))
         return {r.id: dict(r._mapping) for r in rows}
 
     # -- events ---------------------------------------------------------------
@@ -196,7 +207,7 @@ class Store:
 
     def mark_routed(self, conn: sa.Connection, seqs: Sequence[int]) -> None:
         if seqs:
-            conn.execute(sa.update(t.events).where(t.events.c.seq.in_(seqs))
+            conn.execute(sa.update(t.events).where(self._among(t.events.c.seq, seqs))
                          .values(routed=True))
 
     # -- runs -----------------------------------------------------------------
@@ -206,7 +217,7 @@ class Store:
         ids = list(set(user_ids))
         if not ids:
             return []
-        query = sa.select(t.runs).where(t.runs.c.user_id.in_(ids)).order_by(t.runs.c.id)
+        query = sa.select(t.runs).where(self._among(t.runs.c.user_id, ids)).order_by(t.runs.c.id)
         if lock:  # in id order, as every locker does, so lockers never deadlock
             query = self._for_update(query)
         return [_row_to_run(r) for r in conn.execute(query)]
@@ -216,7 +227,7 @@ class Store:
         ids = list(set(run_ids))
         if not ids:
             return {}
-        query = sa.select(t.runs).where(t.runs.c.id.in_(ids)).order_by(t.runs.c.id)
+        query = sa.select(t.runs).where(self._among(t.runs.c.id, ids)).order_by(t.runs.c.id)
         if lock:
             query = self._for_update(query)
         return {r.id: _row_to_run(r) for r in conn.execute(query)}
@@ -236,7 +247,8 @@ class Store:
         ids = list(set(user_ids))
         if not ids:
             return {}
-        rows = conn.execute(sa.select(t.event_waits).where(t.event_waits.c.user_id.in_(ids)))
+        waits = t.event_waits
+        rows = conn.execute(sa.select(waits).where(self._among(waits.c.user_id, ids)))
         return {r.run_id: (r.event, r.step) for r in rows}
 
     def run_counts(self, conn: sa.Connection) -> dict[tuple[str, str], int]:
@@ -268,13 +280,13 @@ class Store:
         if not due:
             return [], {}
         runs_query = self._for_update(
-            sa.select(t.runs).where(t.runs.c.id.in_([d.run_id for d in due]))
+            sa.select(t.runs).where(self._among(t.runs.c.id, [d.run_id for d in due]))
             .order_by(t.runs.c.id), skip_locked=True)
         runs = {r.id: _row_to_run(r) for r in conn.execute(runs_query)}
         due = [d for d in due if d.run_id in runs]
         if due:
             conn.execute(sa.delete(t.timers)
-                         .where(t.timers.c.run_id.in_([d.run_id for d in due])))
+                         .where(self._among(t.timers.c.run_id, [d.run_id for d in due])))
         return due, runs
 
     def due_count(self, conn: sa.Connection, now: pendulum.DateTime, cap: int = 100_000
@@ -300,13 +312,14 @@ class Store:
 
     def history(self, conn: sa.Connection, run_ids: Iterable[str]
                 ) -> dict[str, list[dict[str, Any]]]:
+        """Each run's history entries, oldest first: dicts of at, kind, step, detail."""
         ids = list(set(run_ids))
         out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         if ids:
-            query = (sa.select(t.history).where(t.history.c.run_id.in_(ids))
-                     .order_by(t.history.c.id))
-            for r in conn.execute(query):
-                out[r.run_id].append(dict(r._mapping))
+            query = (sa.select(t.history.c.run_id, t.history.c.entries)
+                     .where(self._among(t.history.c.run_id, ids)).order_by(t.history.c.id))
+            for run_id, entries in conn.execute(query):
+                out[run_id].extend(entries)
         return out
 
     def actions(self, conn: sa.Connection, *, user_id: str | None = None,
@@ -327,24 +340,27 @@ class Store:
 
     # -- the batch write ------------------------------------------------------
 
+    def _upsert_runs(self) -> Any:
+        insert: Any = (postgresql.insert(t.runs) if self.dialect == "postgresql"
+                       else sqlite.insert(t.runs))
+        fixed = ("id", "created_at", "flow", "user_id", "trigger")
+        return insert.on_conflict_do_update(
+            index_elements=[t.runs.c.id],
+            set_={c.name: insert.excluded[c.name] for c in t.runs.columns
+                  if c.name not in fixed},
+        )
+
     def write(self, conn: sa.Connection, changes: Changes) -> None:
-        """Apply a batch's writes: a handful of statements, whatever its size."""
-        new = [attrs.asdict(r) for i, r in changes.runs.items() if i in changes.new]
-        updated = [{"b_id": r.id, **attrs.asdict(r)} for i, r in changes.runs.items()
-                   if i not in changes.new]
-        if new:
-            conn.execute(t.runs.insert(), new)
-        if updated:
-            columns = [c.name for c in t.runs.columns if c.name != "id"]
-            conn.execute(
-                sa.update(t.runs).where(t.runs.c.id == sa.bindparam("b_id"))
-                .values({c: sa.bindparam(c) for c in columns}),
-                updated,
-            )
+        """Apply a batch's writes: one statement per table, whatever the batch's size
+        (sent as one executemany, pipelined by psycopg on PostgreSQL)."""
+        if changes.runs:
+            conn.execute(self._upsert_runs(),
+                         [attrs.asdict(r) for r in changes.runs.values()])
         touched = [i for i in changes.timers if i not in changes.new]
         if touched:
-            conn.execute(sa.delete(t.timers).where(t.timers.c.run_id.in_(touched)))
-            conn.execute(sa.delete(t.event_waits).where(t.event_waits.c.run_id.in_(touched)))
+            conn.execute(sa.delete(t.timers).where(self._among(t.timers.c.run_id, touched)))
+            waits = t.event_waits
+            conn.execute(sa.delete(waits).where(self._among(waits.c.run_id, touched)))
         timers = [row for row in changes.timers.values() if row is not None]
         if timers:
             conn.execute(t.timers.insert(), timers)
@@ -352,6 +368,8 @@ class Store:
         if waits:
             conn.execute(t.event_waits.insert(), waits)
         if changes.history:
-            conn.execute(t.history.insert(), changes.history)
+            conn.execute(t.history.insert(), [
+                {"run_id": run_id, "at": changes.history_at[run_id], "entries": entries}
+                for run_id, entries in changes.history.items()])
         if changes.actions:
             conn.execute(t.actions.insert(), changes.actions)

@@ -27,11 +27,11 @@ class UTCDateTime(sa.types.TypeDecorator[pendulum.DateTime]):
             return None
         if not isinstance(value, dt.datetime):
             raise TypeError(f"expected a datetime, got {value!r}")
-        if value.tzinfo is None:
+        offset = value.utcoffset()
+        if offset is None:
             raise ValueError(f"naive datetime {value!r}: flowkit stores aware moments")
-        utc = value.astimezone(dt.UTC)
-        return dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
-                           utc.microsecond)
+        return dt.datetime(value.year, value.month, value.day, value.hour, value.minute,
+                           value.second, value.microsecond) - offset
 
     def process_result_value(self, value: Any, dialect: Dialect) -> pendulum.DateTime | None:
         if value is None:
@@ -127,15 +127,15 @@ events = sa.Table(
     sa.Index(None, "user_id", "seq"),
 )
 
+# One row per transition of a run, its entries (started, action, branch, waiting, ...)
+# as a JSON list: a transition writes one history row, however much it did.
 history = sa.Table(
     "flowkit_history", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
               autoincrement=True),
     sa.Column("run_id", sa.String(36), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("step", sa.String(300)),
-    sa.Column("detail", Json, nullable=False),
+    sa.Column("entries", Json, nullable=False),
     sa.Index(None, "run_id", "id"),
 )
 

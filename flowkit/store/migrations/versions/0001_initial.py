@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 16:42:08.865129
+Create Date: 2026-11-23 16:53:29.973658
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('run_id', sa.String(length=36), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('step', sa.String(length=300), nullable=True),
-    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('entries', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flowkit_history'))
     )
     op.create_index(op.f('ix_flowkit_history_run_id_id'), 'flowkit_history', ['run_id', 'id'], unique=False)

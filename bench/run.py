@@ -1,0 +1,389 @@
+"""The benchmark: flowkit on PostgreSQL and Redis with real worker processes.
+
+    python -m bench.run                      # every scenario, figures to docs/performance.md
+    python -m bench.run --flows 5000 --waiting 20000 --timers 10000 --no-write
+
+Uses DATABASE_URL and REDIS_URL when they are set; otherwise starts an embedded
+PostgreSQL (pgserver) and an embedded Redis. The database's flowkit tables are dropped
+and rebuilt first: point it at a database you can wipe.
+
+S1  N flows `action -> wait 1 s -> branch -> action`: completed flows per second,
+    database commits per flow.
+S2  S1 again while M other runs wait 7 days: throughput ratio to S1, worker RSS growth
+    per 100,000 waiting runs, p99 timer lateness.
+S3  K timers all due at once: timers fired per second.
+L   one event to its first action with the system idle: median and p95 latency.
+B   S1's flow as a plain chain of Dramatiq actors with Dramatiq's delayed messages (not
+    durable), on the same Redis and worker layout: flowkit's ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import redis
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- services and processes ---------------------------------------------------------
+
+
+@contextmanager
+def services() -> Iterator[tuple[str, str]]:
+    from flowkit.runtime.services import EmbeddedRedis
+
+    pg = os.environ.get("DATABASE_URL")
+    server = None
+    if not pg:
+        import pgserver
+
+        server = pgserver.get_server(tempfile.mkdtemp(prefix="flowkit-bench-pg-"),
+                                     cleanup_mode="delete")
+        pg = server.get_uri()
+    embedded = None
+    rd = os.environ.get("REDIS_URL")
+    if not rd:
+        embedded = EmbeddedRedis().start()
+        rd = embedded.url
+    try:
+        yield pg, rd
+    finally:
+        if embedded:
+            embedded.stop()
+        if server:
+            server.cleanup()
+
+
+def reset_database(url: str) -> sa.Engine:
+    from flowkit.store import database
+    from flowkit.store.schema import metadata
+
+    engine = database.create_engine(url)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    database.upgrade(engine)
+    return engine
+
+
+class Workers:
+    def __init__(self, module: str, env: dict[str, str], processes: int, threads: int):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", module, "--processes", str(processes),
+             "--threads", str(threads)],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(p) for p in path.read_text().split()]
+        except OSError:
+            return []
+
+    def rss_mib(self) -> float:
+        total = 0
+        for pid in self.children():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total / 1024
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str,
+             every: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+# -- measurements -------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, pg: str, rd: str, args: argparse.Namespace) -> None:
+        self.args = args
+        self.pg = pg
+        self.rd = rd
+        self.db = reset_database(pg)
+        self.env = dict(os.environ, DATABASE_URL=pg, REDIS_URL=rd,
+                        FLOWKIT_FLOWS="bench.flows", FLOWKIT_LOG_LEVEL="WARNING",
+                        PYTHONPATH=str(ROOT))
+        os.environ["REDIS_URL"] = rd
+        import bench.flows as flows
+        from flowkit import Engine
+        from flowkit.runtime import worker
+
+        self.engine = Engine(pg, [flows.s1, flows.hold, flows.s3, flows.ping],
+                             dispatcher=worker.DramatiqDispatcher())
+        self.results: dict[str, Any] = {}
+
+    def count(self, flow: str, status: str) -> int:
+        with self.db.connect() as conn:
+            return int(conn.execute(sa.text(
+                "SELECT count(*) FROM flowkit_runs WHERE flow = :f AND status = :s"),
+                {"f": flow, "s": status}).scalar_one())
+
+    def commits(self) -> int:
+        with self.db.connect() as conn:
+            return int(conn.execute(sa.text(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            )).scalar_one())
+
+    def emit(self, event: str, users: range, **payload: Any) -> None:
+        chunk = 5000
+        for start in range(users.start, users.stop, chunk):
+            self.engine.emit_many([{"event": event, "user": f"user-{i}", **payload}
+                                   for i in range(start, min(start + chunk, users.stop))])
+
+    def s1(self, users: range, label: str) -> dict[str, float]:
+        done_before = self.count("s1", "completed")
+        time.sleep(1.5)
+        commits = self.commits()
+        began = time.perf_counter()
+        self.emit("bench.s1", users)
+        n = len(users)
+        wait_for(lambda: self.count("s1", "completed") - done_before >= n, 600,
+                 f"{label}: {n} flows", every=0.1)
+        seconds = time.perf_counter() - began
+        time.sleep(1.5)  # PostgreSQL publishes its statistics within a second or so
+        per_flow = (self.commits() - commits) / n
+        lateness = self.lateness(users)
+        figures = {"flows": n, "seconds": seconds, "flows_per_s": n / seconds,
+                   "commits_per_flow": per_flow, **lateness}
+        print(f"{label}: {n} flows in {seconds:.1f}s = {n / seconds:,.0f} flows/s, "
+              f"{per_flow:.3f} commits per flow, timer lateness p50 "
+              f"{lateness['lateness_p50']:.3f}s p99 {lateness['lateness_p99']:.3f}s", flush=True)
+        return figures
+
+    def lateness(self, users: range) -> dict[str, float]:
+        """How long after its due time each S1 run's wait was resumed."""
+        query = sa.text("""
+            SELECT w.detail, r.at FROM flowkit_history w
+            JOIN flowkit_history r ON r.run_id = w.run_id AND r.kind = 'resumed'
+            JOIN flowkit_runs x ON x.id = w.run_id
+            WHERE w.kind = 'waiting' AND x.flow = 's1' AND x.user_id = ANY(:users)""")
+        ids = [f"user-{i}" for i in users]
+        with self.db.connect() as conn:
+            rows = conn.execute(query, {"users": ids}).all()
+        late = sorted((pendulum.instance(r.at, tz="UTC")
+                       - pendulum.parse(r.detail["until"])).total_seconds() for r in rows)
+        if not late:
+            return {"lateness_p50": float("nan"), "lateness_p99": float("nan")}
+        return {"lateness_p50": late[len(late) // 2],
+                "lateness_p99": late[min(len(late) - 1, int(len(late) * 0.99))]}
+
+    def latency(self, samples: int = 20) -> dict[str, float]:
+        out = []
+        for i in range(samples):
+            user = f"ping-{i}"
+            sent = time.time()
+            self.engine.emit("bench.ping", user)
+            found: list[float] = []
+
+            def stamped(user: str = user, found: list[float] = found) -> bool:
+                with self.db.connect() as conn:
+                    value = conn.execute(sa.text(
+                        "SELECT result FROM flowkit_actions WHERE user_id = :u"),
+                        {"u": user}).scalar_one_or_none()
+                if value is not None:
+                    found.append(float(value))
+                return value is not None
+
+            wait_for(stamped, 30, "the ping's action", every=0.002)
+            out.append(found[0] - sent)
+            time.sleep(0.2)
+        out.sort()
+        figures = {"latency_p50": statistics.median(out),
+                   "latency_p95": out[int(len(out) * 0.95) - 1]}
+        print(f"L: event to first action: median {figures['latency_p50'] * 1000:.1f} ms, "
+              f"p95 {figures['latency_p95'] * 1000:.1f} ms", flush=True)
+        return figures
+
+    def s3(self, n: int) -> dict[str, float]:
+        self.emit("bench.s3", range(0, n))
+        wait_for(lambda: self.count("s3", "waiting") >= n, 600, f"{n} S3 runs waiting",
+                 every=0.2)
+        now = pendulum.now("UTC").naive()
+        with self.db.begin() as conn:  # every timer due at once
+            conn.execute(sa.text(
+                "UPDATE flowkit_timers SET due_at = :now WHERE run_id IN "
+                "(SELECT id FROM flowkit_runs WHERE flow = 's3')"), {"now": now})
+        began = time.perf_counter()
+        wait_for(lambda: self.count("s3", "completed") >= n, 600, f"{n} S3 timers fired",
+                 every=0.1)
+        seconds = time.perf_counter() - began
+        print(f"S3: {n} timers due at once fired in {seconds:.1f}s = {n / seconds:,.0f}/s",
+              flush=True)
+        return {"timers": n, "seconds": seconds, "fired_per_s": n / seconds}
+
+    def baseline(self, n: int) -> dict[str, float]:
+        client = redis.Redis.from_url(self.rd)
+        client.delete("bench-chain:done")
+        chain = Workers("bench.chain", self.env, self.args.processes, self.args.threads)
+        try:
+            import bench.chain as chain_module
+
+            time.sleep(3)
+            began = time.perf_counter()
+            pipe = []
+            for i in range(n):
+                pipe.append(chain_module.first.message(i))
+            for message in pipe:
+                chain_module.broker.enqueue(message)
+            wait_for(lambda: int(client.get("bench-chain:done") or 0) >= n, 600,
+                     f"{n} Dramatiq chains", every=0.1)
+            seconds = time.perf_counter() - began
+        finally:
+            chain.stop()
+        print(f"B: plain Dramatiq chain: {n} in {seconds:.1f}s = {n / seconds:,.0f} flows/s",
+              flush=True)
+        return {"flows": n, "seconds": seconds, "flows_per_s": n / seconds}
+
+    def run(self) -> dict[str, Any]:
+        a = self.args
+        workers = Workers("flowkit.runtime.worker", self.env, a.processes, a.threads)
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "flowkit.cli", "scheduler", "--interval", "0.05"],
+            env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        try:
+            time.sleep(3)
+            self.s1(range(10_000_000, 10_000_000 + 500), "warm-up")
+            self.results["L"] = self.latency()
+            self.results["S1"] = self.s1(range(0, a.flows), "S1")
+            if a.waiting:
+                rss_before = workers.rss_mib()
+                began = time.perf_counter()
+                self.emit("bench.hold", range(2_000_000, 2_000_000 + a.waiting))
+                wait_for(lambda: self.count("hold", "waiting") >= a.waiting, 900,
+                         f"{a.waiting} waiting runs", every=0.2)
+                routed_s = time.perf_counter() - began
+                rss_after = workers.rss_mib()
+                print(f"S2: {a.waiting} runs now wait 7 days (routed in {routed_s:.1f}s, "
+                      f"{a.waiting / routed_s:,.0f}/s); worker RSS {rss_before:.1f} -> "
+                      f"{rss_after:.1f} MiB", flush=True)
+                s2 = self.s1(range(1_000_000, 1_000_000 + a.flows), "S2")
+                rss_end = workers.rss_mib()
+                growth = (rss_after - rss_before) * 100_000 / a.waiting
+                self.results["S2"] = {
+                    **s2, "waiting": a.waiting, "ratio_to_s1":
+                        s2["flows_per_s"] / self.results["S1"]["flows_per_s"],
+                    "rss_before_mib": rss_before, "rss_after_mib": rss_after,
+                    "rss_end_mib": rss_end, "rss_growth_per_100k_mib": growth,
+                    "routed_per_s": a.waiting / routed_s}
+            if a.timers:
+                self.results["S3"] = self.s3(a.timers)
+        finally:
+            os.killpg(scheduler.pid, signal.SIGTERM)
+            workers.stop()
+        if a.baseline:
+            self.results["B"] = self.baseline(a.flows)
+        self.engine.close()
+        return self.results
+
+
+def report(results: dict[str, Any], args: argparse.Namespace, command: str) -> str:
+    s1 = results["S1"]
+    lines = [
+        "# Performance",
+        "",
+        "Measured with real worker processes on PostgreSQL and Redis by the benchmark in",
+        "`bench/`. Re-run it with:",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}; workers: {args.processes} processes × "
+        f"{args.threads} threads, one scheduler; batches of 500.",
+        "",
+        "| scenario | figure | target | measured |",
+        "|---|---|---|---|",
+        f"| S1: {s1['flows']:,} flows `action → wait 1 s → branch → action` | completed "
+        f"flows/s | ≥ 2,000 | {s1['flows_per_s']:,.0f} |",
+        f"| S1 | database commits per flow (all transactions) | | "
+        f"{s1['commits_per_flow']:.3f} |",
+        f"| S1 | timer lateness p99 | | {s1['lateness_p99']:.3f} s |",
+    ]
+    if "S2" in results:
+        s2 = results["S2"]
+        lines += [
+            f"| S2: S1 while {s2['waiting']:,} runs wait 7 days | throughput ratio to S1 | "
+            f"≥ 0.9 | {s2['ratio_to_s1']:.2f} ({s2['flows_per_s']:,.0f} flows/s) |",
+            f"| S2 | worker RSS growth per 100,000 waiting runs | ≤ 1 MiB | "
+            f"{s2['rss_growth_per_100k_mib']:.1f} MiB ({s2['rss_before_mib']:.0f} → "
+            f"{s2['rss_after_mib']:.0f} MiB, all worker processes) |",
+            f"| S2 | timer lateness p99 | ≤ 1 s | {s2['lateness_p99']:.3f} s |",
+        ]
+    if "S3" in results:
+        s3 = results["S3"]
+        lines.append(f"| S3: {s3['timers']:,} timers due at once | fired/s | ≥ 5,000 | "
+                     f"{s3['fired_per_s']:,.0f} |")
+    if "L" in results:
+        lat = results["L"]
+        lines.append(f"| L: one event to its first action, idle | latency | ≤ 50 ms | "
+                     f"median {lat['latency_p50'] * 1000:.1f} ms, p95 "
+                     f"{lat['latency_p95'] * 1000:.1f} ms |")
+    if "B" in results:
+        b = results["B"]
+        lines.append(f"| B: S1 as a plain Dramatiq chain, delayed messages, not durable | "
+                     f"flows/s | | {b['flows_per_s']:,.0f} (flowkit / chain = "
+                     f"{s1['flows_per_s'] / b['flows_per_s']:.2f}) |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--flows", type=int, default=20_000)
+    parser.add_argument("--waiting", type=int, default=100_000)
+    parser.add_argument("--timers", type=int, default=50_000)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    parser.add_argument("--write", default="docs/performance-figures.md",
+                        help="where to write the figures table")
+    parser.add_argument("--no-write", dest="write", action="store_const", const=None)
+    args = parser.parse_args()
+    command = "python -m bench.run " + " ".join(sys.argv[1:])
+    with services() as (pg, rd):
+        results = Bench(pg, rd, args).run()
+    text = report(results, args, command.strip())
+    print(text)
+    if args.write:
+        Path(args.write).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
