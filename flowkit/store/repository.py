@@ -359,8 +359,8 @@ class Store:
         touched = [i for i in changes.timers if i not in changes.new]
         if touched:
             conn.execute(sa.delete(t.timers).where(self._among(t.timers.c.run_id, touched)))
-            waits = t.event_waits
-            conn.execute(sa.delete(waits).where(self._among(waits.c.run_id, touched)))
+            conn.execute(sa.delete(t.event_waits)
+                         .where(self._among(t.event_waits.c.run_id, touched)))
         timers = [row for row in changes.timers.values() if row is not None]
         if timers:
             conn.execute(t.timers.insert(), timers)
