@@ -1,8 +1,9 @@
 """JSON for run locals and payloads, with dates, times and durations kept as such.
 
-A datetime is stored as ``{"$datetime": iso}``, a date as ``{"$date": iso}``, a
-duration as ``{"$seconds": n}``; tuples become lists. Anything else that JSON cannot
-hold raises ``TypeError`` naming its type.
+A datetime is stored as ``{"$datetime": iso}`` (with ``"tz"``, the zone's name, when it
+has a named zone, and no offset when it is naive), a date as ``{"$date": iso}``, a
+duration as ``{"$seconds": n}``, a set as ``{"$set": [...]}``; tuples become lists.
+Anything else that JSON cannot hold raises ``TypeError`` naming its type.
 """
 
 from __future__ import annotations
@@ -30,20 +31,30 @@ def to_jsonable(value: object) -> Any:
     if isinstance(value, list | tuple):
         return [to_jsonable(item) for item in value]
     if isinstance(value, dt.datetime):
+        zone = getattr(value.tzinfo, "name", None) or getattr(value.tzinfo, "key", None)
+        if isinstance(zone, str) and "/" in zone or zone == "UTC":
+            return {"$datetime": value.isoformat(), "tz": zone}
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
     if isinstance(value, dt.timedelta):
         return {"$seconds": value.total_seconds()}
+    if isinstance(value, set | frozenset):
+        return {"$set": [to_jsonable(item) for item in value]}
     raise TypeError(type(value).__name__)
 
 
 def from_jsonable(value: Any) -> Any:
     """The inverse of ``to_jsonable``."""
     if isinstance(value, dict):
+        if "$datetime" in value and len(value) <= 2:
+            moment = pendulum.parse(value["$datetime"], tz=None)
+            if "tz" in value and isinstance(moment, pendulum.DateTime):
+                return moment.in_timezone(value["tz"])
+            return moment
         if len(value) == 1:
-            if "$datetime" in value:
-                return pendulum.parse(value["$datetime"])
+            if "$set" in value:
+                return {from_jsonable(item) for item in value["$set"]}
             if "$date" in value:
                 return pendulum.Date.fromisoformat(value["$date"])
             if "$seconds" in value:

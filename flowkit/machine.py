@@ -161,12 +161,12 @@ class Machine:
         except StepGone as gone:
             return Parked(
                 f"the run rests at step {gone.args[0]!r}, which version {self.flow.version} "
-                f"of {self.flow.name!r} no longer has; move it on with "
-                "`flowkit runs migrate`"
+                f"of {self.flow.name!r} no longer has; deploy a version with that step "
+                "again (or pin its id with id=...), then `flowkit runs retry` the run"
             )
         except Exception as error:  # author code failed: the run fails, not the engine
             return Failed(self._describe(error))
-        if isinstance(outcome, Suspended | NeedsAction | Parked | Ignored):
+        if not isinstance(outcome, Failed | Exited):
             state.locals = {n: ns[n] for n in self.flow.ir.locals if n in ns}
         if isinstance(outcome, Suspended):
             problem = _unsaveable(state.locals)
@@ -325,8 +325,11 @@ def _wake_at(command: Wait, run: Run) -> pendulum.DateTime:
         return run.now + command.delay
     assert command.until is not None
     until = command.until
-    if until.tzinfo is None:
-        return pendulum.instance(until, tz=run.user.timezone).in_timezone("UTC")
+    if until.tzinfo is None:  # a wall-clock moment in the user's own timezone
+        local = pendulum.datetime(until.year, until.month, until.day, until.hour,
+                                  until.minute, until.second, until.microsecond,
+                                  tz=run.user.timezone)
+        return local.in_timezone("UTC")
     return pendulum.instance(until).in_timezone("UTC")
 
 

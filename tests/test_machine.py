@@ -299,8 +299,6 @@ def test_wait_until_a_naive_datetime_is_read_in_the_users_timezone():
     assert outcomes == [Suspended("wait:until", pendulum.datetime(2026, 3, 5, 14))]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a naive until given as a string is left naive by "
-                   "pendulum.instance() and read as UTC, not in the user's timezone")
 def test_wait_until_a_naive_string_is_read_in_the_users_timezone():
     user = User(id="u1", timezone="America/New_York")
 

@@ -299,8 +299,9 @@ class Engine:
             flow = self.flows.get(row.flow)
             if flow is None:
                 continue
-            exit_ = next((e for e in flow.event_exits
-                          if e.event == name and e.matches(row.trigger, payload)), None)
+            exit_ = next((e for e in flow.event_exits if e.event == name
+                          and _holds(flow, lambda p, e=e, r=row: e.matches(r.trigger, p),
+                                     payload)), None)
             if exit_ is not None:
                 self._exit(batch, row, f"exit event {exit_.describe()} arrived")
                 continue
@@ -497,11 +498,13 @@ class Engine:
                 outcome: Outcome | _RetryLater) -> None:
         status = _STATUS[type(outcome)]
         row.status, row.step, row.updated_at = status, state.step, batch.now
-        row.locals = _json.to_jsonable(state.locals) if status in ("waiting", "parked") \
-            else _locals_or_empty(state.locals)
+        row.locals = _saveable(state.locals)
         row.visits = dict(state.visits)
         row.reason = getattr(outcome, "reason", None)
-        row.version = self.flows[row.flow].version if row.flow in self.flows else row.version
+        flow = self.flows.get(row.flow)
+        if flow is not None and (state.step is None or state.step in self.machines[
+                flow.name].index):
+            row.version = flow.version  # a stranded run keeps the version it came from
         batch.changes.put(row)
         timer = wait = None
         if isinstance(outcome, _RetryLater):
@@ -602,7 +605,7 @@ def _holds(flow: Flow, predicate: Any, payload: dict[str, Any]) -> bool:
     except Exception as error:
         # An event without the fields a condition reads does not match; it is kept in
         # the event log, and the log line says which flow could not read it.
-        log.warning("the trigger condition of %r could not read event %s: %s: %s",
+        log.warning("a condition of %r could not read event %s: %s: %s",
                     flow.name, payload.get("event"), type(error).__name__, error)
         return False
 
@@ -618,8 +621,16 @@ def _loggable(value: object) -> Any:
         return repr(value)
 
 
-def _locals_or_empty(values: dict[str, Any]) -> Any:
+def _saveable(values: dict[str, Any]) -> dict[str, Any]:
+    """The locals as JSON; one that JSON cannot hold is kept as a note of its type (its
+    run is parked, and the note says what was there)."""
     try:
-        return _json.to_jsonable(values)
+        return _json.to_jsonable(values)  # type: ignore[no-any-return]
     except (TypeError, ValueError):
-        return {}
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            try:
+                out[name] = _json.to_jsonable(value)
+            except (TypeError, ValueError):
+                out[name] = {"$unsaved": type(value).__name__}
+        return out

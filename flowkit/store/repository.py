@@ -325,7 +325,7 @@ class Store:
     def actions(self, conn: sa.Connection, *, user_id: str | None = None,
                 action: str | None = None, run_id: str | None = None
                 ) -> list[dict[str, Any]]:
-        query = sa.select(t.actions).order_by(t.actions.c.at, t.actions.c.key)
+        query = sa.select(t.actions).order_by(t.actions.c.seq)
         if user_id is not None:
             query = query.where(t.actions.c.user_id == user_id)
         if action is not None:

@@ -141,7 +141,10 @@ history = sa.Table(
 
 actions = sa.Table(
     "flowkit_actions", metadata,
-    sa.Column("key", sa.String(400), primary_key=True),
+    # seq keeps the order actions ran in; key is the idempotency key of the step visit.
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("key", sa.String(400), nullable=False, unique=True),
     sa.Column("run_id", sa.String(36), nullable=False),
     sa.Column("flow", sa.String(200), nullable=False),
     sa.Column("user_id", sa.String(200), nullable=False),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 16:53:29.973658
+Create Date: 2026-11-23 16:56:25.949872
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('flowkit_actions',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('key', sa.String(length=400), nullable=False),
     sa.Column('run_id', sa.String(length=36), nullable=False),
     sa.Column('flow', sa.String(length=200), nullable=False),
@@ -28,7 +29,8 @@ def upgrade() -> None:
     sa.Column('args', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_flowkit_actions'))
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_flowkit_actions')),
+    sa.UniqueConstraint('key', name=op.f('uq_flowkit_actions_key'))
     )
     op.create_index(op.f('ix_flowkit_actions_run_id'), 'flowkit_actions', ['run_id'], unique=False)
     op.create_index(op.f('ix_flowkit_actions_user_id_at'), 'flowkit_actions', ['user_id', 'at'], unique=False)
