@@ -637,14 +637,11 @@ def test_locals_assigned_before_a_wait_are_there_after_it(simulate):
 
     # after it, date arithmetic and list/dict access still work
     assert sim.actions(user="u1")[0].args["value"] == [
-        {"$datetime": T0.add(days=8).isoformat()}, {"$date": "2026-03-02"},
+        {"$datetime": T0.add(days=8).isoformat(), "tz": "UTC"}, {"$date": "2026-03-02"},
         ["py", "sql", "git"], "pro", 8, 1.0, True, None]
     assert sim.run(user="u1").status == "completed"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a naive datetime local comes back from a wait as "
-                   "an aware UTC datetime, so `wait(until=...)` no longer reads it in the "
-                   "user's timezone")
 def test_a_naive_datetime_local_keeps_its_meaning_across_a_wait(simulate):
     @on("go")
     async def office_hours(run):
@@ -662,8 +659,6 @@ def test_a_naive_datetime_local_keeps_its_meaning_across_a_wait(simulate):
     assert [a.at for a in sim.actions(user="u1")] == [pendulum.datetime(2026, 3, 5, 14, 0)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an aware datetime local comes back from a wait "
-                   "with a fixed UTC offset instead of its named timezone")
 def test_an_aware_datetime_local_keeps_its_timezone_across_a_wait(simulate):
     @on("go")
     async def paris(run):
@@ -678,8 +673,6 @@ def test_an_aware_datetime_local_keeps_its_timezone_across_a_wait(simulate):
     assert done(sim) == ["Europe/Paris"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a set local silently comes back from a wait as a "
-                   "list (neither kept nor parked), so `.add` on it then fails the run")
 def test_a_set_local_is_either_kept_or_parks_the_run(simulate):
     @on("go")
     async def collects(run):
@@ -700,9 +693,6 @@ def test_a_set_local_is_either_kept_or_parks_the_run(simulate):
         assert "'seen'" in run.reason
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the machine parks the run, but the engine then "
-                   "stores the unsaveable locals with _json.to_jsonable and the whole emit "
-                   "raises TypeError")
 def test_a_local_that_is_not_json_at_a_wait_parks_the_run_naming_it(simulate):
     @on("go")
     async def holds_a_lock(run):
@@ -858,16 +848,11 @@ def test_wait_until_a_moment_already_past_continues_at_once(simulate):
     assert "waiting" not in run.kinds()
 
 
-NAIVE_UNTIL_BUG = pytest.mark.xfail(
-    strict=True, reason="BUG: a naive pendulum DateTime (what wait() makes of a string) is "
-    "left naive by pendulum.instance(..., tz=user's timezone), then read as UTC")
-
-
 @pytest.mark.parametrize("moment", [
     dt.datetime(2026, 3, 5, 9, 0),
     dt.date(2026, 3, 5),
-    pytest.param("2026-03-05T09:00:00", marks=NAIVE_UNTIL_BUG, id="naive string"),
-    pytest.param(pendulum.naive(2026, 3, 5, 9), marks=NAIVE_UNTIL_BUG, id="pendulum naive"),
+    pytest.param("2026-03-05T09:00:00", id="naive string"),
+    pytest.param(pendulum.naive(2026, 3, 5, 9), id="pendulum naive"),
 ], ids=["naive datetime", "date", "naive string", "pendulum naive"])
 def test_a_naive_until_is_read_in_the_users_timezone(simulate, moment):
     @on("go")
@@ -1269,8 +1254,6 @@ def test_an_event_with_a_seen_idempotency_key_starts_nothing(simulate):
     assert done(sim) == ["welcome"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Simulation.actions()/Engine.actions() order the "
-                   "actions of one moment by idempotency key, not by when they ran")
 def test_simulation_lists_actions_in_the_order_they_ran(simulate):
     @on("go")
     async def burst(run):
