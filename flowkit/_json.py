@@ -32,7 +32,7 @@ def to_jsonable(value: object) -> Any:
         return [to_jsonable(item) for item in value]
     if isinstance(value, dt.datetime):
         zone = getattr(value.tzinfo, "name", None) or getattr(value.tzinfo, "key", None)
-        if isinstance(zone, str) and "/" in zone or zone == "UTC":
+        if (isinstance(zone, str) and "/" in zone) or zone == "UTC":
             return {"$datetime": value.isoformat(), "tz": zone}
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
