@@ -4,8 +4,8 @@ Code between awaits stays Python: runs of statements with no await become ``Exec
 nodes compiled once with ``compile()``. A control construct that contains an await is
 lowered to ``JumpIf``/``Jump`` nodes whose tests are compiled expressions; a ``for``
 over a list with an await inside keeps its list and index as hidden locals. Each awaited
-call becomes a ``Step`` with a stable id. Whatever cannot be made resumable is a
-``CompileError`` naming file, line and column.
+call becomes a ``Step`` with a stable id (see docs/step-ids.md). Whatever cannot be made
+resumable is a ``CompileError`` naming file, line and column.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import inspect
-import textwrap
+import itertools
 from collections.abc import Callable, Iterator
 from types import CodeType
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -30,6 +30,23 @@ TEST = "__fk_test"  # holds an awaited branch's answer until the jump reads it
 _SLEEPS = {("time", "sleep"), ("asyncio", "sleep")}
 
 
+@attrs.frozen
+class LateName:
+    """A called name not yet defined when the flow compiled, checked when it is loaded.
+
+    ``awaited`` calls were taken for actions; ``first`` is the literal first argument
+    their step id was given (``None`` when it has none), and ``call`` the call, so the
+    action's signature can confirm it.
+    """
+
+    name: str
+    line: int
+    column: int
+    awaited: bool
+    first: str | None = None
+    call: ast.Call | None = attrs.field(default=None, eq=False, repr=False)
+
+
 @attrs.frozen(eq=False)
 class Program:
     """A compiled flow: its IR plus the code objects that execute it."""
@@ -39,7 +56,7 @@ class Program:
     assign: tuple[CodeType | None, ...] = attrs.field(repr=False)
     run_param: str | None
     fn: Callable[..., Any] = attrs.field(repr=False)
-    late_names: tuple[tuple[str, int, int], ...] = attrs.field(repr=False)
+    late_names: tuple[LateName, ...] = attrs.field(repr=False)
     file: str
 
     def namespace(self, local_values: dict[str, Any], run: object) -> dict[str, Any]:
@@ -56,22 +73,46 @@ class Program:
         return ns
 
     def check_late_names(self) -> None:
-        """Check the awaited names that were not yet defined when the flow compiled."""
-        for name, line, column in self.late_names:
-            value = _lookup(self.fn, name)
-            if value is _MISSING:
-                raise CompileError(
-                    f"`await {name}(...)`: {name} is not defined",
-                    flow=self.ir.name, file=self.file, line=line, column=column,
-                    hint="import the action or primitive into the flow's module",
-                )
-            if _kind_of(value) is None:
-                raise _not_awaitable(name, self.ir.name, self.file, line, column)
+        """Check the called names that were not yet defined when the flow compiled."""
+        for late in self.late_names:
+            self._check_late(late, _lookup(self.fn, late.name))
+
+    def _check_late(self, late: LateName, value: object) -> None:
+        def error(message: str, hint: str) -> CompileError:
+            return CompileError(message, flow=self.ir.name, file=self.file, line=late.line,
+                                column=late.column, hint=hint)
+
+        if not late.awaited:
+            if _kind_of(value) is not None:
+                raise error(f"`{late.name}(...)` is not awaited, so it does nothing",
+                            f"write `await {late.name}(...)`")
+            return
+        if value is _MISSING:
+            raise error(f"`await {late.name}(...)`: {late.name} is not defined",
+                        "import the action or primitive into the flow's module")
+        if _kind_of(value) is None:
+            raise _not_awaitable(late.name, self.ir.name, self.file, late.line, late.column)
+        if not isinstance(value, Action):
+            raise error(f"`await {late.name}(...)`: the primitive {late.name} was imported "
+                        "after the flow, so the flow took it for an action",
+                        "import flowkit's primitives at the top of the module")
+        assert late.call is not None
+        first = _literal(_first_argument(late.call, _parameters(value)))
+        if first != late.first:
+            raise error(
+                f"the step id of `await {late.name}(...)` was made without the action's "
+                f"signature, as {late.name} is defined after the flow: it took {late.first!r} "
+                f"for the first argument, which is {first!r}",
+                "define or import the action above the flow, or pass its first argument "
+                "by position",
+            )
 
 
 def compile_function(fn: Callable[..., Any], name: str) -> Program:
     """Compile ``fn`` (an ``async def``) into a ``Program`` named ``name``."""
-    if not inspect.iscoroutinefunction(fn):
+    # An `async def` with a `yield` in it is an async generator: the compiler names the
+    # yield as the problem, with its location.
+    if not (inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)):
         raise DefinitionError(
             f"{getattr(fn, '__qualname__', fn)!r} is not an `async def`: flows are "
             "async functions so that their steps can be awaited"
@@ -84,26 +125,24 @@ def compile_function(fn: Callable[..., Any], name: str) -> Program:
             f"cannot read the source of flow {name!r} ({error}); flows must be defined "
             "in a file"
         ) from error
-    source = "".join(lines)
-    dedented = textwrap.dedent(source)
-    indent = _indent_of(source) - _indent_of(dedented)
-    tree = ast.parse(dedented)
-    func = tree.body[0]
-    assert isinstance(func, ast.AsyncFunctionDef)
-    ast.increment_lineno(func, first_line - 1)
-    for node in ast.walk(func):
-        if isinstance(node, ast.stmt | ast.expr):
-            node.col_offset += indent
-            if node.end_col_offset is not None:
-                node.end_col_offset += indent
+    func = _parse_function("".join(lines), first_line)
     return _Compiler(fn, func, name, file).compile()
 
 
-def _indent_of(text: str) -> int:
-    for line in text.splitlines():
-        if line.strip():
-            return len(line) - len(line.lstrip())
-    return 0
+def _parse_function(source: str, first_line: int) -> ast.AsyncFunctionDef:
+    """Parse a function's source, keeping its real line and column numbers.
+
+    The source of a flow defined inside a function or class is indented. It is parsed as
+    the body of an ``if True:`` rather than dedented as text, which would also change
+    the continuation lines of multi-line string literals.
+    """
+    indented = source[:1].isspace()
+    tree = ast.parse("if True:\n" + source if indented else source)
+    ast.increment_lineno(tree, first_line - (2 if indented else 1))
+    top = tree.body[0]
+    func = top.body[0] if indented and isinstance(top, ast.If) else top
+    assert isinstance(func, ast.AsyncFunctionDef)
+    return func
 
 
 _MISSING = object()
@@ -177,33 +216,40 @@ def _walk_scope(node: ast.AST) -> Iterator[ast.AST]:
             yield from _walk_scope(child)
 
 
+def _first_await(node: ast.AST) -> ast.Await | None:
+    """The first await in ``node`` or below it, in the same function scope."""
+    return next((n for n in itertools.chain([node], _walk_scope(node))
+                 if isinstance(n, ast.Await)), None)
+
+
 def _has_await(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Await) for n in _walk_scope(node))
+    return _first_await(node) is not None
 
 
-def _escapes(stmt: ast.stmt) -> bool:
-    """Whether ``stmt`` returns, or breaks/continues a loop outside itself."""
+def _escape(stmt: ast.stmt) -> ast.Return | ast.Break | ast.Continue | None:
+    """The first ``return`` in ``stmt``, or ``break``/``continue`` of a loop outside it."""
 
-    def visit(node: ast.AST, in_loop: bool) -> bool:
+    def visit(node: ast.AST, in_loop: bool) -> ast.Return | ast.Break | ast.Continue | None:
         if isinstance(node, _SCOPES):
-            return False
+            return None
         if isinstance(node, ast.Return):
-            return True
+            return node
         if isinstance(node, ast.Break | ast.Continue):
-            return not in_loop
+            return None if in_loop else node
         if isinstance(node, ast.For | ast.AsyncFor | ast.While):
             # A loop's `else` runs outside the loop as far as break/continue go.
-            return any(visit(s, True) for s in node.body) or any(
-                visit(s, in_loop) for s in node.orelse
-            )
-        return any(visit(child, in_loop) for child in ast.iter_child_nodes(node))
+            found = (visit(s, True) for s in node.body)
+            rest = (visit(s, in_loop) for s in node.orelse)
+            return next((n for n in itertools.chain(found, rest) if n), None)
+        return next((n for n in (visit(c, in_loop) for c in ast.iter_child_nodes(node))
+                     if n), None)
 
     return visit(stmt, False)
 
 
 def _bound_names(func: ast.AsyncFunctionDef) -> list[str]:
     """The function's local variables, in order of first binding."""
-    names: dict[str, None] = {}
+    names: dict[str, None] = {arg.arg: None for arg in func.args.posonlyargs + func.args.args}
     for node in _walk_scope(func):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             names[node.id] = None
@@ -229,6 +275,30 @@ class _Loop:
     exit: _Label
 
 
+Role = Literal["pinned", "label", "auto"]
+
+
+@attrs.frozen
+class _Claim:
+    """A step that takes an id as it is: pinned, a branch label, or the first step with
+    a given automatic id."""
+
+    node: ast.Await
+    role: Role
+
+    def describe(self, step_id: str) -> str:
+        if self.role == "label":
+            return f"the branch labelled {step_id!r} on line {self.node.lineno}"
+        assert isinstance(self.node.value, ast.Call)
+        return f"step `{ast.unparse(_without_id(self.node.value))}` on line {self.node.lineno}"
+
+
+def _without_id(call: ast.Call) -> ast.Call:
+    return ast.copy_location(
+        ast.Call(func=call.func, args=call.args,
+                 keywords=[k for k in call.keywords if k.arg != "id"]), call)
+
+
 class _Compiler:
     def __init__(
         self, fn: Callable[..., Any], func: ast.AsyncFunctionDef, name: str, file: str
@@ -240,10 +310,15 @@ class _Compiler:
         # Pending nodes: IR fields with _Label targets, resolved at the end.
         self.nodes: list[tuple[type[Node], dict[str, Any], list[ast.stmt] | ast.expr | None]] = []
         self.loops: list[_Loop] = []
-        self.step_ids: dict[str, int] = {}
-        self.branch_labels: set[str] = set()
+        self.local_names = set(_bound_names(func))
+        self.awaited = {id(n.value) for n in ast.walk(func) if isinstance(n, ast.Await)}
+        # Step ids: the ids steps take as they are (found before lowering, so numbered
+        # ids can avoid them), and the ids given so far.
+        self.claims: dict[str, list[_Claim]] = {}
+        self.numbered: dict[str, int] = {}
+        self.given: set[str] = set()
         self.hidden: list[str] = []
-        self.late: list[tuple[str, int, int]] = []
+        self.late: list[LateName] = []
         self.pending_plain: list[ast.stmt] = []
 
     # -- errors ---------------------------------------------------------------
@@ -259,7 +334,8 @@ class _Compiler:
 
     def compile(self) -> Program:
         run_param = self._check_signature()
-        self._check_unsupported()
+        self._check_nodes(self.func, context=None, helper=False)
+        self._claim_ids()
         body = self.func.body
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
                 and isinstance(body[0].value.value, str):
@@ -280,39 +356,43 @@ class _Compiler:
             )
         return positional[0].arg if positional else None
 
-    def _check_unsupported(self) -> None:
-        """Reject what cannot be resumed, wherever it stands in the body."""
-        self._check_nodes(self.func, context=None)
+    def _check_nodes(self, parent: ast.AST, context: str | None, helper: bool) -> None:
+        """Reject what cannot be resumed, wherever it stands in the body.
 
-    def _check_nodes(self, parent: ast.AST, context: str | None) -> None:
+        ``context`` names the construct an await may not stand in; ``helper`` is true
+        inside a function defined in the flow, which runs as ordinary Python: it may
+        yield or call ``time.sleep``, as only the flow's own scope is suspended.
+        """
         for node in ast.iter_child_nodes(parent):
-            if isinstance(node, ast.Global | ast.Nonlocal):
+            if isinstance(node, ast.Nonlocal) or (isinstance(node, ast.Global) and not helper):
                 raise self.error(
                     node, f"`{type(node).__name__.lower()}` in a flow cannot be resumed",
                     hint="keep state in local variables; they are saved across waits",
                 )
-            if isinstance(node, ast.Yield | ast.YieldFrom):
+            if isinstance(node, ast.Global):
+                # A function defined in a flow runs against the namespace of one resume,
+                # which holds a copy of the module's globals: `global` would change the copy.
+                raise self.error(
+                    node, "`global` in a function defined in a flow cannot change the "
+                    "module's variable: the function runs against a copy of the module's names",
+                    hint="return the value from the function and keep it in a local variable",
+                )
+            if isinstance(node, ast.Yield | ast.YieldFrom) and not helper:
                 raise self.error(node, "a flow cannot yield", hint="use `await wait_for(...)`")
-            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-                self._check_bare_call(node.value)
             if isinstance(node, ast.Call):
-                dotted = _dotted(node.func)
-                if dotted is not None:
-                    head = dotted.split(".")
-                    resolved = _lookup(self.fn, dotted)
-                    if (head[0], head[-1]) in _SLEEPS or _is_sleep(resolved):
-                        raise self.error(
-                            node, f"`{dotted}(...)` blocks a worker for the whole delay",
-                            hint="use `await wait(seconds=...)`: a durable wait costs a row",
-                        )
+                self._check_call(node, helper)
             if isinstance(node, ast.Await) and context is not None:
                 raise self.error(node, f"`await` inside {context} cannot be resumed",
                                  hint=_CONTEXT_HINTS[context])
-            if isinstance(node, ast.AsyncFor | ast.AsyncWith):
-                kind = "async for" if isinstance(node, ast.AsyncFor) else "async with"
-                raise self.error(node, f"`{kind}` cannot be resumed in a flow",
-                                 hint="use a plain for over a list, or move it into an @action")
-            inner = context
+            if isinstance(node, ast.AsyncFor):
+                raise self.error(node, "`async for` cannot be resumed in a flow",
+                                 hint="consume the async iterator in an @action that returns "
+                                 "a list, and use a plain for over a list")
+            if isinstance(node, ast.AsyncWith):
+                raise self.error(node, "`async with` cannot be resumed in a flow",
+                                 hint="move the `async with` and the code it guards into an "
+                                 "@action")
+            inner, inner_helper = context, helper
             if isinstance(node, ast.Try | ast.TryStar):
                 inner = inner or "a try block"
             elif isinstance(node, ast.With):
@@ -320,13 +400,32 @@ class _Compiler:
             elif isinstance(node, _COMPREHENSIONS):
                 inner = "a comprehension"
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                inner = "a nested function"
+                inner, inner_helper = "a nested function", True
             elif isinstance(node, ast.Lambda):
-                inner = "a lambda"
+                inner, inner_helper = "a lambda", True
             elif isinstance(node, ast.Match) and _has_await(node):
                 raise self.error(node, "`match` with an await inside cannot be resumed",
                                  hint="write it as if/elif")
-            self._check_nodes(node, inner)
+            self._check_nodes(node, inner, inner_helper)
+
+    def _check_call(self, call: ast.Call, helper: bool) -> None:
+        dotted = _dotted(call.func)
+        if dotted is None:
+            return
+        head = dotted.split(".")
+        resolved = _lookup(self.fn, dotted)
+        if not helper and ((head[0], head[-1]) in _SLEEPS or _is_sleep(resolved)):
+            raise self.error(
+                call, f"`{dotted}(...)` blocks a worker for the whole delay",
+                hint="use `await wait(seconds=...)`: a durable wait costs a row",
+            )
+        if id(call) in self.awaited or head[0] in self.local_names:
+            return
+        if _kind_of(resolved) is not None:
+            raise self.error(call, f"`{dotted}(...)` is not awaited, so it does nothing",
+                             hint=f"write `await {dotted}(...)`")
+        if resolved is _MISSING:  # perhaps an action defined further down
+            self.late.append(LateName(dotted, call.lineno, call.col_offset, awaited=False))
 
     # -- emission -------------------------------------------------------------
 
@@ -362,15 +461,17 @@ class _Compiler:
             self._statement(stmt)
 
     def _statement(self, stmt: ast.stmt) -> None:
-        if not _has_await(stmt) and not _escapes(stmt):
+        if not _has_await(stmt) and _escape(stmt) is None:
             self.pending_plain.append(stmt)
             return
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Await):
             self._await(stmt.value, target=None)
         elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Await):
+            self._no_await_in(*stmt.targets)
             targets = " = ".join(ast.unparse(t) for t in stmt.targets)
             self._await(stmt.value, target=targets)
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.value, ast.Await):
+            self._no_await_in(stmt.target)
             self._await(stmt.value, target=ast.unparse(stmt.target))
         elif isinstance(stmt, ast.Return):
             self._return(stmt)
@@ -385,13 +486,35 @@ class _Compiler:
         elif isinstance(stmt, ast.Continue):
             self._jump(self._loop(stmt).head)
         else:
-            await_node = next(n for n in _walk_scope(stmt) if isinstance(n, ast.Await))
-            raise self._misplaced(await_node)
+            self._no_await_in(stmt)
+            raise self._trapped_escape(stmt)
+
+    def _trapped_escape(self, stmt: ast.stmt) -> CompileError:
+        """The error for a try, with or match with no await that returns, breaks or
+        continues out of itself: the block stays one piece of plain Python, which cannot
+        end the flow or jump in the loop around it."""
+        escape = _escape(stmt)
+        assert escape is not None
+        keyword = type(escape).__name__.lower()
+        place = "a match block" if isinstance(stmt, ast.Match) else \
+            "a with block" if isinstance(stmt, ast.With) else "a try block"
+        return self.error(
+            escape, f"`{keyword}` inside {place} cannot leave it: the block runs as one "
+            "compiled segment of plain Python",
+            hint="set a variable in the block and test it after the block, e.g. "
+            "`stop = True` inside, then `if stop: " + keyword + "` after it",
+        )
 
     def _loop(self, stmt: ast.stmt) -> _Loop:
         if not self.loops:  # Python itself rejects this; kept for a clear message
             raise self.error(stmt, f"`{ast.unparse(stmt)}` outside a loop")
         return self.loops[-1]
+
+    def _no_await_in(self, *nodes: ast.AST) -> None:
+        for node in nodes:
+            found = _first_await(node)
+            if found is not None:
+                raise self._misplaced(found)
 
     def _misplaced(self, node: ast.AST) -> CompileError:
         return self.error(
@@ -410,9 +533,7 @@ class _Compiler:
             if negate:
                 read = ast.UnaryOp(ast.Not(), read)
             return ast.copy_location(read, test)
-        if _has_await(test):
-            raise self._misplaced(next(n for n in _walk_scope(test)
-                                       if isinstance(n, ast.Await)))
+        self._no_await_in(test)
         return test
 
     def _return(self, stmt: ast.Return) -> None:
@@ -420,9 +541,8 @@ class _Compiler:
         if isinstance(value, ast.Await):
             self._await(value, target=RESULT)
             value = ast.copy_location(ast.Name(RESULT, ast.Load()), value)
-        elif value is not None and _has_await(value):
-            raise self._misplaced(next(n for n in _walk_scope(value)
-                                       if isinstance(n, ast.Await)))
+        elif value is not None:
+            self._no_await_in(value)
         self._flush()
         self._emit(End, {"value": ast.unparse(value) if value else None,
                          "line": stmt.lineno}, value)
@@ -451,9 +571,7 @@ class _Compiler:
         self._mark(done)
 
     def _for(self, stmt: ast.For) -> None:
-        if _has_await(stmt.iter):
-            raise self._misplaced(next(n for n in _walk_scope(stmt.iter)
-                                       if isinstance(n, ast.Await)))
+        self._no_await_in(stmt.target, stmt.iter)
         base = "".join(c if c.isalnum() else "_" for c in ast.unparse(stmt.target))
         items, index = f"__fk_items_{base}", f"__fk_index_{base}"
         while items in self.hidden:
@@ -483,13 +601,8 @@ class _Compiler:
 
     # -- awaited calls --------------------------------------------------------
 
-    def _check_bare_call(self, call: ast.Call) -> None:
-        dotted = _dotted(call.func)
-        if dotted and _kind_of(_lookup(self.fn, dotted)) is not None:
-            raise self.error(call, f"`{dotted}(...)` is not awaited, so it does nothing",
-                             hint=f"write `await {dotted}(...)`")
-
-    def _await(self, node: ast.Await, target: str | None) -> None:
+    def _resolve(self, node: ast.Await) -> tuple[ast.Call, str, object, StepKind]:
+        """What an awaited call calls: (call, callee as written, value, step kind)."""
         call = node.value
         if not isinstance(call, ast.Call):
             raise self.error(node, f"`await {ast.unparse(call)}` is not a call of a flowkit "
@@ -500,60 +613,114 @@ class _Compiler:
             raise self.error(node, f"cannot tell what `await {ast.unparse(call)}` calls",
                              hint="call the action or primitive by its name")
         value = _lookup(self.fn, callee)
-        kind: StepKind | None
+        if value is _MISSING:  # checked when the flow is loaded
+            return call, callee, value, "action"
+        kind = _kind_of(value)
+        if kind is None:
+            raise _not_awaitable(callee, self.name, self.file, node.lineno, node.col_offset)
+        return call, callee, value, kind
+
+    def _await(self, node: ast.Await, target: str | None) -> None:
+        call, callee, value, kind = self._resolve(node)
+        self._no_await_in(call)
         if value is _MISSING:
-            self.late.append((callee, node.lineno, node.col_offset))
-            kind = "action"
-        else:
-            kind = _kind_of(value)
-            if kind is None:
-                raise _not_awaitable(callee, self.name, self.file, node.lineno, node.col_offset)
-        step_id = self._step_id(call, kind, callee, value)
-        stripped = ast.copy_location(
-            ast.Call(func=call.func, args=call.args,
-                     keywords=[k for k in call.keywords if k.arg != "id"]), call)
+            first = _first_argument(call, None)
+            self.late.append(LateName(callee, node.lineno, node.col_offset, awaited=True,
+                                      first=_literal(first), call=call))
+        if kind == "wait":
+            self._check_duration(call)
+        step_id = self._step_id(node)
+        stripped = _without_id(call)
         self._flush()
         self._emit(Step, {"id": step_id, "kind": kind, "callee": callee,
                           "call": ast.unparse(stripped), "target": target,
                           "line": node.lineno}, stripped)
 
-    def _step_id(self, call: ast.Call, kind: StepKind, callee: str, value: object) -> str:
+    def _check_duration(self, call: ast.Call) -> None:
+        total = _literal_duration(call)
+        if total is not None and total <= 0:
+            raise self.error(call, "a wait needs a positive duration",
+                             hint="write e.g. `await wait(days=1)`; to go on at once, "
+                             "leave the wait out")
+
+    # -- step ids -------------------------------------------------------------
+
+    def _base_id(self, node: ast.Await) -> tuple[str, Role]:
+        """The id a step takes from its call, before numbering (see docs/step-ids.md)."""
+        call, callee, value, kind = self._resolve(node)
         pinned = next((k.value for k in call.keywords if k.arg == "id"), None)
         if pinned is not None:
             if not (isinstance(pinned, ast.Constant) and isinstance(pinned.value, str)
                     and pinned.value):
                 raise self.error(pinned, "a step id must be a non-empty string literal")
-            base = pinned.value
-            if base in self.step_ids:
-                raise self.error(call, f"two steps have the id {base!r}",
-                                 hint="pinned ids must be unique within a flow")
-            self.step_ids[base] = 1
-            return base
+            return pinned.value, "pinned"
         if kind == "branch":
-            label = call.args[0] if call.args else None
+            label = _first_argument(call, _parameters(value))
             if not (isinstance(label, ast.Constant) and isinstance(label.value, str)
                     and label.value):
                 raise self.error(call, "a branch label must be a string literal",
                                  hint='write `await branch("completed a unit?", ...)`')
-            if label.value in self.branch_labels or label.value in self.step_ids:
-                raise self.error(call, f"two branches are labelled {label.value!r}",
-                                 hint="a branch's label is its id: make each label unique")
-            self.branch_labels.add(label.value)
-            self.step_ids[label.value] = 1
-            return label.value
+            return label.value, "label"
         if kind == "wait":
-            base = "wait:" + _describe_wait(call)
+            return "wait:" + _describe_wait(call), "auto"
+        # An action or wait_for: the name it is called by, whatever the action calls
+        # itself, so that an id never depends on where or how the action is defined.
+        name = callee.rsplit(".", 1)[-1]
+        first = _literal(_first_argument(call, _parameters(value)))
+        return (name if first is None else f"{name}:{first}"), "auto"
+
+    def _claim_ids(self) -> None:
+        """Find the ids steps take as they are, before any step is numbered."""
+        seen: set[str] = set()
+        awaits = sorted((n for n in _walk_scope(self.func) if isinstance(n, ast.Await)),
+                        key=lambda n: (n.lineno, n.col_offset))
+        for node in awaits:
+            try:
+                step_id, role = self._base_id(node)
+            except CompileError:
+                continue  # raised again, in source order, when the step is compiled
+            if role == "auto":
+                if step_id in seen:
+                    continue  # a repeat: numbered
+                seen.add(step_id)
+            self.claims.setdefault(step_id, []).append(_Claim(node, role))
+
+    def _step_id(self, node: ast.Await) -> str:
+        base, _ = self._base_id(node)
+        claims = self.claims.get(base, [])
+        mine = next((c for c in claims if c.node is node), None)
+        if mine is None:  # a repeat of an automatic id: the next free number
+            number = self.numbered.get(base, 1)
+            step_id = base
+            while step_id in self.claims or step_id in self.given:
+                number += 1
+                step_id = f"{base}#{number}"
+            self.numbered[base] = number
         else:
-            name = value.name if isinstance(value, Action) else callee.rsplit(".", 1)[-1]
-            first = call.args[0] if call.args else None
-            if isinstance(first, ast.Constant) and isinstance(first.value, str | int | float) \
-                    and not isinstance(first.value, bool):
-                base = f"{name}:{first.value}"
-            else:
-                base = name
-        seen = self.step_ids.get(base, 0)
-        self.step_ids[base] = seen + 1
-        return base if seen == 0 else f"{base}#{seen + 1}"
+            step_id = base
+            if claims[0] is not mine:
+                raise self._clash(base, claims[0], mine)
+        self.given.add(step_id)
+        return step_id
+
+    def _clash(self, step_id: str, first: _Claim, second: _Claim) -> CompileError:
+        at = second.node.value
+        other = first.describe(step_id)
+        if first.role == second.role == "label":
+            return self.error(at, f"two branches are labelled {step_id!r}",
+                              hint="a branch's label is its id: make each label unique")
+        if second.role == "label":
+            return self.error(at, f"branch labelled {step_id!r}: the id {step_id!r} is "
+                              f"already used by {other}",
+                              hint="a branch's label is its id: choose another label")
+        if first.role == "label":
+            return self.error(at, f"the id {step_id!r} is already used by {other}",
+                              hint='pin another id with id="...", or change the label')
+        if first.role == second.role:
+            return self.error(at, f"two steps have the id {step_id!r}",
+                              hint="pinned ids must be unique within a flow")
+        return self.error(at, f"two steps have the id {step_id!r}: this one and {other}",
+                          hint='pin another id on one of them with id="..."')
 
     # -- finishing ------------------------------------------------------------
 
@@ -577,12 +744,20 @@ class _Compiler:
                   ) -> CodeType | None:
         if source is None:
             return None
+        tree: ast.Module | ast.Expression
         if isinstance(source, list):
-            module = ast.fix_missing_locations(ast.Module(body=source, type_ignores=[]))
-            return compile(module, self.file, "exec")
-        expr = ast.Expression(body=source)
-        ast.fix_missing_locations(expr)
-        return compile(expr, self.file, "eval")
+            tree = ast.Module(body=source, type_ignores=[])
+        else:
+            tree = ast.Expression(body=source)
+        ast.fix_missing_locations(tree)
+        try:
+            return compile(tree, self.file, "exec" if isinstance(source, list) else "eval")
+        except SyntaxError as error:  # whatever the checks above missed, still located
+            raise CompileError(
+                f"this code cannot run in a compiled flow: {error.msg}", flow=self.name,
+                file=self.file, line=error.lineno or self.func.lineno,
+                column=max((error.offset or 1) - 1, 0),
+            ) from None
 
 
 _CONTEXT_HINTS = {
@@ -601,15 +776,80 @@ def _is_sleep(value: object) -> bool:
     return value is time.sleep or value is asyncio.sleep
 
 
+def _parameters(value: object) -> list[inspect.Parameter] | None:
+    """The parameters a call of an action or primitive binds its arguments to (without
+    ``id``, which the compiler reads, and an action's ``run``); ``None`` if unknown."""
+    if isinstance(value, Action):
+        params = list(value.signature.parameters.values())
+        if value.takes_run:
+            params = [p for p in params if p.name != "run"]
+    elif _kind_of(value) is not None:
+        params = list(inspect.signature(cast(Callable[..., Any], value)).parameters.values())
+    else:
+        return None
+    return [p for p in params if p.name != "id"]
+
+
+def _first_argument(call: ast.Call, params: list[inspect.Parameter] | None) -> ast.expr | None:
+    """The expression a call passes to the callee's first parameter, by position or by
+    keyword. With no signature (a name not yet defined), the first positional argument,
+    else the first keyword argument."""
+    args = call.args
+    named = [k for k in call.keywords if k.arg is not None and k.arg != "id"]
+    if params is None:
+        if args:
+            return None if isinstance(args[0], ast.Starred) else args[0]
+        return named[0].value if named else None
+    if not params or params[0].kind is inspect.Parameter.VAR_KEYWORD:
+        return None
+    first = params[0]
+    if args and first.kind is not inspect.Parameter.KEYWORD_ONLY:
+        return None if isinstance(args[0], ast.Starred) else args[0]
+    if first.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+        return next((k.value for k in named if k.arg == first.name), None)
+    return None
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    """A string or number literal as it goes into a step id; ``None`` for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float) \
+            and not isinstance(node.value, bool):
+        return f"{node.value}"
+    return None
+
+
 _UNITS = (("days", "d"), ("hours", "h"), ("minutes", "m"), ("seconds", "s"))
+_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+def _durations(call: ast.Call) -> dict[str, ast.expr]:
+    """A wait's duration arguments by unit, positional or keyword."""
+    values = dict(zip(_SECONDS, call.args, strict=False))
+    values.update({k.arg: k.value for k in call.keywords if k.arg in _SECONDS})
+    return values
+
+
+def _literal_duration(call: ast.Call) -> float | None:
+    """A wait's duration in seconds when every part of it is a number literal."""
+    if "until" in {k.arg for k in call.keywords} or any(k.arg is None for k in call.keywords) \
+            or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    total = 0.0
+    for unit, node in _durations(call).items():
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError):
+            return None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        total += value * _SECONDS[unit]
+    return total
 
 
 def _describe_wait(call: ast.Call) -> str:
-    keywords = {k.arg: k.value for k in call.keywords if k.arg and k.arg != "id"}
-    if "until" in keywords:
+    if any(k.arg == "until" for k in call.keywords):
         return "until"
-    values = dict(zip(("days", "hours", "minutes", "seconds"), call.args, strict=False))
-    values.update({k: v for k, v in keywords.items() if k in dict(_UNITS)})
+    values = _durations(call)
     parts = []
     for unit, suffix in _UNITS:
         node = values.get(unit)

@@ -16,6 +16,7 @@ import itertools
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -1329,22 +1330,23 @@ def test_an_await_where_it_cannot_be_resumed_is_a_located_compile_error(tmp_path
     assert hint in error.hint
 
 
-@pytest.mark.parametrize(("body", "at", "kind"), [
+@pytest.mark.parametrize(("body", "at", "kind", "advice"), [
     ("""
      async for item in run.event["stream"]:
          n = item
-     """, "async for item", "async for"),
+     """, "async for item", "async for", "for over a list"),
     ("""
      async with run.event["lock"]:
          n = 1
-     """, "async with run", "async with"),
+     """, "async with run", "async with", "move the `async with`"),
 ], ids=["async for", "async with"])
-def test_async_for_and_async_with_are_compile_errors(tmp_path, body, at, kind):
+def test_async_for_and_async_with_are_compile_errors_each_with_its_own_hint(
+        tmp_path, body, at, kind, advice):
     error = compile_error(tmp_path, flow_with(body), at=at)
 
     assert f"`{kind}` cannot be resumed" in error.message
     assert "@action" in error.hint
-    assert "for over a list" in error.hint
+    assert advice in error.hint
 
 
 def test_an_await_inside_match_is_a_compile_error(tmp_path):
@@ -1441,18 +1443,16 @@ def later(text):
     ("total = 1 + await send_email('a')", "await send_email"),
     ("print(await send_email('a'))", "await send_email"),
     ("count = 0\ncount += await send_email('a')", "await send_email"),
-    pytest.param("for item in await send_email('a'):\n    pass", "await send_email",
-                 marks=pytest.mark.xfail(strict=True, reason="BUG: `for x in await f():` "
-                                         "passes the compiler's checks and then fails in "
-                                         "compile() with a bare SyntaxError 'await outside "
-                                         "function' instead of a CompileError with a hint"),
-                 id="for iterable"),
+    ("for item in await send_email('a'):\n    pass", "await send_email"),
+    ("await send_email(await wait_for('template.chosen'))", "await wait_for"),
+    ("seen = {}\nseen[await wait_for('key')] = 1", "await wait_for"),
     ("if await branch('ok?', True) and run.event:\n    pass", "await branch"),
     ("while not (await branch('ok?', True)) or run.event:\n    pass", "await branch"),
     ("return 1 + await send_email('a')", "await send_email"),
     ("assert await send_email('a')", "await send_email"),
     ("x = [await send_email('a')]", "await send_email"),
-], ids=["arithmetic", "argument", "augmented assignment", "for iterable", "and in if test",
+], ids=["arithmetic", "argument", "augmented assignment", "for iterable",
+        "awaited call's argument", "assignment target", "and in if test",
         "or in while test", "return expression", "assert", "list display"])
 def test_an_await_that_does_not_stand_alone_is_a_compile_error(tmp_path, statement, at):
     error = compile_error(tmp_path, flow_with(statement), at=at)
@@ -1475,17 +1475,34 @@ def test_a_primitive_or_action_called_without_await_is_a_compile_error(
     assert f"await {name}(...)" in error.hint
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a primitive or action called without await in an "
-                   "if test or an assignment compiles (and a Branch object is always truthy)")
 @pytest.mark.parametrize(("statement", "at"), [
     ("if branch('pro?', run.event['plan'] == 'pro'):\n    n = 1", "branch('pro?'"),
     ("receipt = send_email('welcome')", "send_email('welcome')"),
-], ids=["if test", "assignment"])
+    ("while not wait_for('user.signed_in'):\n    n = 1", "wait_for('user.signed_in')"),
+    ("print(send_email('welcome'))", "send_email('welcome')"),
+    ("def later():\n    return wait(days=1)", "wait(days=1)"),
+    ("pick = lambda: branch('pro?', True)", "branch('pro?', True)"),
+], ids=["if test", "assignment", "while test", "argument", "nested function", "lambda"])
 def test_a_primitive_or_action_used_as_a_value_without_await_is_a_compile_error(
         tmp_path, statement, at):
     error = compile_error(tmp_path, flow_with(statement), at=at)
 
     assert "is not awaited" in error.message
+
+
+def test_an_action_defined_after_the_flow_and_called_without_await_fails_when_loaded(
+        tmp_path):
+    error = load_error(tmp_path, flow_with("""
+        receipt = later("hi")
+        await wait(days=1)
+        """) + """
+
+@action
+def later(text):
+    return text
+""", at='later("hi")')
+
+    assert "`later(...)` is not awaited, so it does nothing" in error.message
 
 
 @pytest.mark.parametrize(("statements", "at"), [
@@ -1521,6 +1538,20 @@ def test_a_branch_label_equal_to_another_steps_id_is_a_compile_error(tmp_path):
         """), at='branch("send_email:welcome", True)')
 
     assert "labelled 'send_email:welcome'" in error.message
+    assert "two branches" not in error.message
+    assert "the id 'send_email:welcome' is already used by step `send_email('welcome')`" \
+        in error.message
+
+
+def test_a_step_whose_id_is_an_earlier_branch_label_is_a_compile_error(tmp_path):
+    error = compile_error(tmp_path, flow_with("""
+        if await branch("wait:2d", True):
+            await send_email("welcome")
+        await wait(days=2)
+        """), at="wait(days=2)")
+
+    assert "the id 'wait:2d' is already used by the branch labelled 'wait:2d'" in error.message
+    assert "two branches" not in error.message
 
 
 def test_two_steps_pinned_to_one_id_are_a_compile_error(tmp_path):
@@ -1543,12 +1574,41 @@ def test_a_pinned_id_equal_to_an_automatic_id_is_a_compile_error(tmp_path):
     assert "two steps have the id 'send_email:welcome'" in error.message
 
 
+def test_an_automatic_id_equal_to_an_earlier_pinned_id_is_a_compile_error(tmp_path):
+    error = compile_error(tmp_path, flow_with("""
+        await wait(days=1, id="send_email:welcome")
+        await send_email("welcome")
+        """), at='send_email("welcome")\n')
+
+    assert "two steps have the id 'send_email:welcome'" in error.message
+    assert 'id="..."' in error.hint
+
+
 @pytest.mark.parametrize("pinned", ["STEP", "''", "f'x{1}'"])
 def test_a_pinned_id_must_be_a_non_empty_string_literal(tmp_path, pinned):
     error = compile_error(tmp_path, 'STEP = "cool-off"\n\n\n' + flow_with(
         f"await wait(days=1, id={pinned})"), at=f"{pinned})")
 
     assert "non-empty string literal" in error.message
+
+
+@pytest.mark.parametrize("call", [
+    "wait(days=-1)", "wait()", "wait(days=0)", "wait(0, 0)", "wait(hours=1, minutes=-60)",
+    "wait(seconds=-0.5, id='x')",
+])
+def test_a_wait_of_a_literal_duration_that_is_not_positive_is_a_compile_error(tmp_path, call):
+    error = compile_error(tmp_path, flow_with(f"await {call}"), at=call)
+
+    assert "a wait needs a positive duration" in error.message
+
+
+@pytest.mark.parametrize("call", [
+    "wait(days=1, hours=-2)", "wait(days=run.event['days'])", "wait(until=run.now)",
+])
+def test_a_wait_whose_duration_is_positive_or_computed_compiles(tmp_path, call):
+    ir = flow_ir(tmp_path, flow_with(f"await {call}"))
+
+    assert [s.kind for s in ir.steps] == ["wait"]
 
 
 def test_global_in_a_flow_is_a_compile_error(tmp_path):
@@ -1598,9 +1658,6 @@ def test_an_await_in_a_try_inside_an_indented_flow_is_located_at_its_real_column
     assert error.column == 12
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `yield` in an async def makes it an async "
-                   "generator, rejected as 'not an `async def`' (a DefinitionError without "
-                   "a location) instead of the located CompileError 'a flow cannot yield'")
 def test_yield_in_a_flow_is_a_compile_error(tmp_path):
     error = compile_error(tmp_path, flow_with("""
         await send_email("a")
@@ -1608,6 +1665,40 @@ def test_yield_in_a_flow_is_a_compile_error(tmp_path):
         """), at="yield 1")
 
     assert "cannot yield" in error.message
+
+
+def test_a_helper_function_in_a_flow_may_yield_and_sleep(simulate):
+    @on("go")
+    async def uses_helpers(run):
+        await wait(hours=1)
+
+        def countdown(n):  # defined after the wait: a function is not saved across one
+            while n:
+                time.sleep(0)
+                yield n
+                n -= 1
+
+        await note(list(countdown(3)))
+
+    sim = simulate(uses_helpers)
+    sim.emit("go", user="u1")
+    sim.advance(hours=2)
+
+    assert done(sim) == [[3, 2, 1]]
+
+
+def test_global_in_a_helper_function_of_a_flow_is_a_compile_error(tmp_path):
+    # The helper runs against one resume's copy of the module's names, so the module's
+    # variable would silently stay unchanged.
+    error = compile_error(tmp_path, "COUNTER = 0\n\n\n" + flow_with("""
+        def bump():
+            global COUNTER
+            COUNTER += 1
+        bump()
+        await wait(days=1)
+        """), at="global COUNTER")
+
+    assert "cannot change the module's variable" in error.message
 
 
 @pytest.mark.parametrize("signature", [
@@ -1651,9 +1742,6 @@ def test_a_compile_error_is_a_syntax_error_editors_can_point_at(tmp_path):
     assert error.hint in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a `return` (or a `break` out of an enclosing "
-                   "loop) inside a try/with block that holds no await makes the compiler "
-                   "crash with a bare StopIteration")
 @pytest.mark.parametrize(("statements", "at", "expected"), [
     ("""
      try:
@@ -1661,7 +1749,7 @@ def test_a_compile_error_is_a_syntax_error_editors_can_point_at(tmp_path):
      except KeyError:
          return
      await send_email(course)
-     """, "return", {"u1": [], "u2": ["py"]}),
+     """, "return\n", {"u1": [], "u2": ["py"]}),
     ("""
      for name in ["a", "b"]:
          await send_email(name)
@@ -1684,9 +1772,54 @@ def test_an_escape_from_a_try_or_with_works_or_is_a_located_compile_error(
     assert {user: done(sim, user) for user in ("u1", "u2")} == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the compiler dedents a nested flow's source with "
-                   "textwrap.dedent, which also re-indents multi-line string literals (their "
-                   "value changes, or the flow fails with IndentationError)")
+@pytest.mark.parametrize(("statements", "at", "keyword", "place"), [
+    ("""
+     await wait(days=1)
+     try:
+         n = int(run.event["n"])
+     except KeyError:
+         return
+     """, "return\n", "return", "a try block"),
+    ("""
+     for name in ["a", "b"]:
+         await send_email(name)
+         with open(__file__) as handle:
+             if handle.read(1):
+                 continue
+     """, "continue", "continue", "a with block"),
+    ("""
+     while True:
+         await wait(days=1)
+         match run.event.get("plan"):
+             case "pro":
+                 break
+     """, "break", "break", "a match block"),
+], ids=["return in try", "continue in with", "break in match"])
+def test_an_escape_from_a_try_with_or_match_without_await_is_a_located_compile_error(
+        tmp_path, statements, at, keyword, place):
+    error = compile_error(tmp_path, flow_with(statements), at=at)
+
+    assert f"`{keyword}` inside {place} cannot leave it" in error.message
+    assert "set a variable" in error.hint
+
+
+def test_a_loop_inside_a_try_may_break_out_of_that_loop(simulate):
+    @on("go")
+    async def first_even(run):
+        try:
+            for n in run.event["numbers"]:
+                if n % 2 == 0:
+                    break
+        except TypeError:
+            n = None
+        await note(n)
+
+    sim = simulate(first_even)
+    sim.emit("go", user="u1", numbers=[1, 3, 4, 5])
+
+    assert done(sim) == [4]
+
+
 @pytest.mark.parametrize("continuation", ["        there", "there"],
                          ids=["indented continuation", "continuation at column 0"])
 def test_a_multi_line_string_in_an_indented_flow_keeps_its_value(
@@ -1709,6 +1842,35 @@ def test_a_multi_line_string_in_an_indented_flow_keeps_its_value(
     sim.emit("go", user="u1")
 
     assert done(sim) == [f"Hi\n{continuation}"]
+
+
+def test_a_flow_two_levels_deep_keeps_its_strings_and_real_locations(tmp_path, simulate):
+    body = (
+        "def make():\n"
+        "    class Flows:\n"
+        '        @on("go")\n'
+        "        async def flow(run):\n"
+        '            text = """Hi\n'
+        'there"""\n'
+        "            await send_email(text)\n"
+        "    return Flows.flow\n"
+        "\n"
+        "\n"
+        "flow = make()\n"
+    )
+    name, path, text = write_source(tmp_path, body)
+    module = import_file(name, path)
+
+    sim = simulate(module.flow)
+    sim.emit("go", user="u1")
+
+    assert done(sim) == ["Hi\nthere"]
+    assert [s.line for s in module.flow.ir.steps] == [locate(text, "await send_email")[0]]
+
+    error = compile_error(tmp_path, body.replace("await send_email(text)",
+                                                 "await send_email(text)\n"
+                                                 "            yield text"), at="yield text")
+    assert error.column == 12
 
 
 # =========================================================================================
@@ -1826,11 +1988,14 @@ def test_step_ids_name_each_step_by_what_it_does(tmp_path):
     ("wait(days=run.event['days'])", "wait:dynamic"),
     ("wait(until=run.now.add(days=1))", "wait:until"),
     ("wait_for('user.signed_in', timeout={'days': 1})", "wait_for:user.signed_in"),
+    ("wait_for(timeout={'days': 1}, event='user.signed_in')", "wait_for:user.signed_in"),
     ("send_email('welcome')", "send_email:welcome"),
+    ("send_email(template='welcome')", "send_email:welcome"),
     ("send_email(run.event['template'])", "send_email"),
     ("note(3)", "note:3"),
     ("wait(days=2, id='cool-off')", "cool-off"),
     ("branch('is it?', True)", "is it?"),
+    ("branch(condition=True, label='is it?')", "is it?"),
 ])
 def test_the_id_of_a_step(tmp_path, call, expected):
     ir = flow_ir(tmp_path, flow_with(f"await {call}") + """
@@ -1925,9 +2090,6 @@ def test_compiling_the_same_source_twice_gives_equal_ir(tmp_path):
     assert first.to_json() == second.to_json()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a step whose first argument looks like a numbered "
-                   "id (`send_email('welcome#2')`) gets the same id as the second "
-                   "`send_email('welcome')`: two steps share one id")
 def test_every_step_id_is_unique(tmp_path):
     ir = flow_ir(tmp_path, flow_with("""
         await send_email("welcome")
@@ -1939,9 +2101,6 @@ def test_every_step_id_is_unique(tmp_path):
     assert len(set(ids)) == len(ids), ids
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an action's first argument given by keyword "
-                   "(`send_email(template='tips')`) is not part of its step id, so inserting "
-                   "such a step renumbers the others (`send_email` -> `send_email#2`)")
 def test_inserting_a_step_called_with_keywords_keeps_the_other_ids(tmp_path):
     before = flow_ir(tmp_path, flow_with("""
         await wait(days=1)
@@ -1956,3 +2115,96 @@ def test_inserting_a_step_called_with_keywords_keeps_the_other_ids(tmp_path):
     old = {s.call: s.id for s in before.steps}
     new = {s.call: s.id for s in after.steps}
     assert {call: new[call] for call in old} == old
+
+
+def test_a_pinned_numbered_id_is_skipped_by_automatic_numbers(tmp_path):
+    ir = flow_ir(tmp_path, flow_with("""
+        await send_email("welcome", id="send_email:welcome#2")
+        await send_email("welcome")
+        await send_email("welcome")
+        """))
+
+    assert [s.id for s in ir.steps] == [
+        "send_email:welcome#2", "send_email:welcome", "send_email:welcome#3"]
+
+
+def test_a_later_step_whose_own_id_looks_numbered_keeps_it(tmp_path):
+    ir = flow_ir(tmp_path, flow_with("""
+        await send_email("a")
+        await send_email("a")
+        await send_email("a#2")
+        """))
+
+    assert [s.id for s in ir.steps] == ["send_email:a", "send_email:a#3", "send_email:a#2"]
+
+
+def test_the_first_argument_of_an_action_counts_by_position_or_by_keyword(tmp_path):
+    ir = flow_ir(tmp_path, """
+@action
+def greet(template="default", lang="en"):
+    return template
+
+
+@action
+def keyed(*, template):
+    return template
+
+
+@action
+def with_run(run, template):
+    return template
+
+
+""" + flow_with("""
+        await greet(lang="fr", template="tips")
+        await greet("tips", id="other")
+        await greet("hello", lang="fr")
+        await keyed(template="k")
+        await with_run(template="r")
+        await greet(lang="fr")
+        """))
+
+    assert [s.id for s in ir.steps] == [
+        "greet:tips", "other", "greet:hello", "keyed:k", "with_run:r", "greet"]
+
+
+@pytest.mark.parametrize("where", ["above", "below"])
+def test_an_actions_step_id_comes_from_the_name_it_is_called_by(tmp_path, where):
+    action_source = """
+
+@action(name="crm.sync")
+def sync_crm(user_id):
+    return user_id
+
+
+"""
+    flow = flow_with("""
+        await sync_crm("u1")
+        await sync_crm(user_id="u2")
+        """)
+    module = import_source(
+        tmp_path, action_source + flow if where == "above" else flow + action_source)
+    module.flow.program.check_late_names()
+
+    assert [s.id for s in module.flow.ir.steps] == ["sync_crm:u1", "sync_crm:u2"]
+
+
+def test_a_late_action_whose_first_argument_was_guessed_wrong_fails_when_loaded(tmp_path):
+    error = load_error(tmp_path, flow_with('await later(lang="fr", template="x")') + """
+
+@action
+def later(template, lang="en"):
+    return template
+""", at="await later")
+
+    assert "defined after the flow" in error.message
+    assert "above the flow" in error.hint
+
+
+def test_a_primitive_imported_after_the_flow_fails_when_loaded(tmp_path):
+    error = load_error(tmp_path, flow_with('await pause(days=1)') + """
+
+from flowkit import wait as pause
+""", at="await pause")
+
+    assert "imported after the flow" in error.message

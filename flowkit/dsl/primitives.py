@@ -84,7 +84,9 @@ def wait(
             raise DefinitionError("wait() takes a duration or until=, not both")
         return Wait(until=_moment(until))
     if delay < dt.timedelta(0):
-        raise DefinitionError(f"wait() needs a positive duration, got {delay}")
+        # A computed duration may come out zero (the run goes on at once), never negative;
+        # the compiler already rejects a zero or negative duration written as literals.
+        raise DefinitionError(f"wait() needs a duration of zero or more, got {delay}")
     return Wait(delay=delay)
 
 
