@@ -247,9 +247,11 @@ def _escape(stmt: ast.stmt) -> ast.Return | ast.Break | ast.Continue | None:
     return visit(stmt, False)
 
 
-def _bound_names(func: ast.AsyncFunctionDef) -> list[str]:
-    """The function's local variables, in order of first binding."""
-    names: dict[str, None] = {arg.arg: None for arg in func.args.posonlyargs + func.args.args}
+def _bound_names(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
+    """The function's parameters and local variables, in order of first binding."""
+    args = func.args
+    params = [*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg]
+    names: dict[str, None] = {arg.arg: None for arg in params if arg is not None}
     for node in _walk_scope(func):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             names[node.id] = None
@@ -310,7 +312,6 @@ class _Compiler:
         # Pending nodes: IR fields with _Label targets, resolved at the end.
         self.nodes: list[tuple[type[Node], dict[str, Any], list[ast.stmt] | ast.expr | None]] = []
         self.loops: list[_Loop] = []
-        self.local_names = set(_bound_names(func))
         self.awaited = {id(n.value) for n in ast.walk(func) if isinstance(n, ast.Await)}
         # Step ids: the ids steps take as they are (found before lowering, so numbered
         # ids can avoid them), and the ids given so far.
@@ -334,7 +335,7 @@ class _Compiler:
 
     def compile(self) -> Program:
         run_param = self._check_signature()
-        self._check_nodes(self.func, context=None, helper=False)
+        self._check_nodes(self.func, None, helper=False, local=frozenset(_bound_names(self.func)))
         self._claim_ids()
         body = self.func.body
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
@@ -356,12 +357,14 @@ class _Compiler:
             )
         return positional[0].arg if positional else None
 
-    def _check_nodes(self, parent: ast.AST, context: str | None, helper: bool) -> None:
+    def _check_nodes(self, parent: ast.AST, context: str | None, helper: bool,
+                     local: frozenset[str]) -> None:
         """Reject what cannot be resumed, wherever it stands in the body.
 
         ``context`` names the construct an await may not stand in; ``helper`` is true
         inside a function defined in the flow, which runs as ordinary Python: it may
         yield or call ``time.sleep``, as only the flow's own scope is suspended.
+        ``local`` holds the names that are local variables where ``parent`` stands.
         """
         for node in ast.iter_child_nodes(parent):
             if isinstance(node, ast.Nonlocal) or (isinstance(node, ast.Global) and not helper):
@@ -380,7 +383,7 @@ class _Compiler:
             if isinstance(node, ast.Yield | ast.YieldFrom) and not helper:
                 raise self.error(node, "a flow cannot yield", hint="use `await wait_for(...)`")
             if isinstance(node, ast.Call):
-                self._check_call(node, helper)
+                self._check_call(node, helper, local)
             if isinstance(node, ast.Await) and context is not None:
                 raise self.error(node, f"`await` inside {context} cannot be resumed",
                                  hint=_CONTEXT_HINTS[context])
@@ -392,23 +395,22 @@ class _Compiler:
                 raise self.error(node, "`async with` cannot be resumed in a flow",
                                  hint="move the `async with` and the code it guards into an "
                                  "@action")
-            inner, inner_helper = context, helper
+            inner, inner_helper, inner_local = context, helper, local
             if isinstance(node, ast.Try | ast.TryStar):
                 inner = inner or "a try block"
             elif isinstance(node, ast.With):
                 inner = inner or "a with block"
             elif isinstance(node, _COMPREHENSIONS):
                 inner = "a comprehension"
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                inner, inner_helper = "a nested function", True
-            elif isinstance(node, ast.Lambda):
-                inner, inner_helper = "a lambda", True
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                inner = "a lambda" if isinstance(node, ast.Lambda) else "a nested function"
+                inner_helper, inner_local = True, local | set(_bound_names(node))
             elif isinstance(node, ast.Match) and _has_await(node):
                 raise self.error(node, "`match` with an await inside cannot be resumed",
                                  hint="write it as if/elif")
-            self._check_nodes(node, inner, inner_helper)
+            self._check_nodes(node, inner, inner_helper, inner_local)
 
-    def _check_call(self, call: ast.Call, helper: bool) -> None:
+    def _check_call(self, call: ast.Call, helper: bool, local: frozenset[str]) -> None:
         dotted = _dotted(call.func)
         if dotted is None:
             return
@@ -419,7 +421,7 @@ class _Compiler:
                 call, f"`{dotted}(...)` blocks a worker for the whole delay",
                 hint="use `await wait(seconds=...)`: a durable wait costs a row",
             )
-        if id(call) in self.awaited or head[0] in self.local_names:
+        if id(call) in self.awaited or head[0] in local:
             return
         if _kind_of(resolved) is not None:
             raise self.error(call, f"`{dotted}(...)` is not awaited, so it does nothing",

@@ -1687,6 +1687,23 @@ def test_a_helper_function_in_a_flow_may_yield_and_sleep(simulate):
     assert done(sim) == [[3, 2, 1]]
 
 
+def test_a_helper_parameter_named_like_a_primitive_is_not_taken_for_it(simulate):
+    @on("go")
+    async def picks(run):
+        await wait(hours=1)
+
+        def call_twice(wait):
+            return [wait(), wait()]
+
+        await note(call_twice(lambda: 1))
+
+    sim = simulate(picks)
+    sim.emit("go", user="u1")
+    sim.advance(hours=2)
+
+    assert done(sim) == [[1, 1]]
+
+
 def test_global_in_a_helper_function_of_a_flow_is_a_compile_error(tmp_path):
     # The helper runs against one resume's copy of the module's names, so the module's
     # variable would silently stay unchanged.
