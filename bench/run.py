@@ -188,15 +188,20 @@ class Bench:
     def lateness(self, users: range) -> dict[str, float]:
         """How long after its due time each S1 run's wait was resumed."""
         query = sa.text("""
-            SELECT w.detail, r.at FROM flowkit_history w
-            JOIN flowkit_history r ON r.run_id = w.run_id AND r.kind = 'resumed'
-            JOIN flowkit_runs x ON x.id = w.run_id
-            WHERE w.kind = 'waiting' AND x.flow = 's1' AND x.user_id = ANY(:users)""")
-        ids = [f"user-{i}" for i in users]
+            SELECT h.run_id, h.entries FROM flowkit_history h
+            JOIN flowkit_runs x ON x.id = h.run_id
+            WHERE x.flow = 's1' AND x.user_id = ANY(:users) ORDER BY h.id""")
+        due: dict[str, pendulum.DateTime] = {}
+        late: list[float] = []
         with self.db.connect() as conn:
-            rows = conn.execute(query, {"users": ids}).all()
-        late = sorted((pendulum.instance(r.at, tz="UTC")
-                       - pendulum.parse(r.detail["until"])).total_seconds() for r in rows)
+            for run_id, entries in conn.execute(query, {"users": [f"user-{i}" for i in users]}):
+                for entry in entries:
+                    if entry["kind"] == "waiting":
+                        due[run_id] = pendulum.parse(entry["detail"]["until"])
+                    elif entry["kind"] == "resumed" and run_id in due:
+                        late.append((pendulum.parse(entry["at"]) - due[run_id])
+                                    .total_seconds())
+        late.sort()
         if not late:
             return {"lateness_p50": float("nan"), "lateness_p99": float("nan")}
         return {"lateness_p50": late[len(late) // 2],

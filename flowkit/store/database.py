@@ -38,7 +38,13 @@ def create_engine(url: str | None = None) -> sa.Engine:
     """A SQLAlchemy engine for ``url`` set up the way flowkit needs it."""
     url = database_url(url)
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, future=True)
+        # psycopg prepares a statement after five runs, and PostgreSQL may then keep a
+        # generic plan made while a table was small: a batch's `id = ANY(...)` lookup
+        # went on seq-scanning users after they had grown to thousands (0.75 s a
+        # batch). Custom plans cost a little planning per statement and stay right.
+        return sa.create_engine(
+            url, pool_pre_ping=True,
+            connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
     options: dict[str, Any] = {}
     memory = url in (MEMORY_URL, "sqlite:///:memory:")
     if memory:  # one connection, shared, or every connection sees its own empty database

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flowkit.store import schema as t
+from flowkit.store.bulk import insert_rows
 
 LIVE = ("waiting", "running", "parked")
 SHARDS = 16
@@ -151,8 +152,7 @@ class Store:
 
     def ensure_users(self, conn: sa.Connection, user_ids: Iterable[str]) -> None:
         rows = [{"id": u, "fields": {}, "timezone": "UTC"} for u in sorted(set(user_ids))]
-        if rows:
-            conn.execute(self._insert_ignore(t.users), rows)
+        insert_rows(conn, t.users, rows, conflict="ignore")
 
     def users(self, conn: sa.Connection, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = list(set(user_ids))
@@ -168,12 +168,7 @@ class Store:
 
         Returns the keys of the events that were new.
         """
-        if not rows:
-            return set()
-        inserted = conn.execute(
-            self._insert_ignore(t.events).returning(t.events.c.key), list(rows)
-        )
-        return {r.key for r in inserted}
+        return set(insert_rows(conn, t.events, rows, conflict="ignore", returning="key"))
 
     def event_count(self, conn: sa.Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one())
@@ -340,36 +335,20 @@ class Store:
 
     # -- the batch write ------------------------------------------------------
 
-    def _upsert_runs(self) -> Any:
-        insert: Any = (postgresql.insert(t.runs) if self.dialect == "postgresql"
-                       else sqlite.insert(t.runs))
-        fixed = ("id", "created_at", "flow", "user_id", "trigger")
-        return insert.on_conflict_do_update(
-            index_elements=[t.runs.c.id],
-            set_={c.name: insert.excluded[c.name] for c in t.runs.columns
-                  if c.name not in fixed},
-        )
-
     def write(self, conn: sa.Connection, changes: Changes) -> None:
-        """Apply a batch's writes: one statement per table, whatever the batch's size
-        (sent as one executemany, pipelined by psycopg on PostgreSQL)."""
+        """Apply a batch's writes: one statement per table, whatever the batch's size."""
         if changes.runs:
-            conn.execute(self._upsert_runs(),
-                         [attrs.asdict(r) for r in changes.runs.values()])
+            insert_rows(conn, t.runs, [attrs.asdict(r) for r in changes.runs.values()],
+                        conflict="update", keep=("created_at", "flow", "user_id", "trigger"))
         touched = [i for i in changes.timers if i not in changes.new]
         if touched:
             conn.execute(sa.delete(t.timers).where(self._among(t.timers.c.run_id, touched)))
             conn.execute(sa.delete(t.event_waits)
                          .where(self._among(t.event_waits.c.run_id, touched)))
         timers = [row for row in changes.timers.values() if row is not None]
-        if timers:
-            conn.execute(t.timers.insert(), timers)
-        waits = [row for row in changes.waits.values() if row is not None]
-        if waits:
-            conn.execute(t.event_waits.insert(), waits)
-        if changes.history:
-            conn.execute(t.history.insert(), [
-                {"run_id": run_id, "at": changes.history_at[run_id], "entries": entries}
-                for run_id, entries in changes.history.items()])
-        if changes.actions:
-            conn.execute(t.actions.insert(), changes.actions)
+        insert_rows(conn, t.timers, timers)
+        insert_rows(conn, t.event_waits, [row for row in changes.waits.values() if row])
+        insert_rows(conn, t.history, [
+            {"run_id": run_id, "at": changes.history_at[run_id], "entries": entries}
+            for run_id, entries in changes.history.items()])
+        insert_rows(conn, t.actions, changes.actions)
