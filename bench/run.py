@@ -85,7 +85,7 @@ class Workers:
     def __init__(self, module: str, env: dict[str, str], processes: int, threads: int):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", module, "--processes", str(processes),
-             "--threads", str(threads)],
+             "--threads", str(threads), "--worker-timeout", "25"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
 

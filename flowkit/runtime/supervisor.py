@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -106,8 +105,7 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
     from flowkit.runtime import worker
     from flowkit.runtime.scheduler import Scheduler
 
-    command = [sys.executable, "-m", "dramatiq", "flowkit.runtime.worker",
-               "--processes", str(options.processes), "--threads", str(options.threads)]
+    command = worker.worker_command(options.processes, options.threads)
     workers = subprocess.Popen(command, env=env)
     echo(f"started {options.processes} worker processes × {options.threads} threads "
          f"(pid {workers.pid})")

@@ -13,6 +13,7 @@ directory), ``FLOWKIT_METRICS_PORT`` (serve Prometheus metrics), ``FLOWKIT_LOG_L
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 import dramatiq
@@ -26,6 +27,11 @@ from flowkit.runtime.engine import Engine
 from flowkit.runtime.hooks import Hooks
 from flowkit.store.repository import SHARDS
 
+# How long an idle worker waits between looks at its queues, in milliseconds: Dramatiq's
+# Redis consumer backs off up to its --worker-timeout (default 1000 ms), which is how late
+# a lone event would otherwise be picked up. Idle looks cost Redis a few hundred tiny
+# scripts a second.
+WORKER_TIMEOUT_MS = 25
 ROUTE_QUEUE = "flowkit.route"
 TIMERS_QUEUE = "flowkit.timers"
 MAX_BATCHES_PER_MESSAGE = 4  # then the message hands the rest to a new message
@@ -119,3 +125,10 @@ def fire_timers() -> None:
 
 
 logs.configure()
+
+
+def worker_command(processes: int, threads: int) -> list[str]:
+    """The command line that starts flowkit's Dramatiq workers."""
+    return [sys.executable, "-m", "dramatiq", "flowkit.runtime.worker",
+            "--processes", str(processes), "--threads", str(threads),
+            "--worker-timeout", str(WORKER_TIMEOUT_MS)]

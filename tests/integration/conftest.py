@@ -66,8 +66,8 @@ class Processes:
         return proc
 
     def worker(self, threads: int = 2) -> subprocess.Popen[bytes]:
-        return self.start("-m", "dramatiq", "flowkit.runtime.worker",
-                          "--processes", "1", "--threads", str(threads))
+        return self.start("-m", "dramatiq", "flowkit.runtime.worker", "--processes", "1",
+                          "--threads", str(threads), "--worker-timeout", "25")
 
     def scheduler(self) -> subprocess.Popen[bytes]:
         return self.start("-m", "flowkit.cli", "scheduler", "--interval", "0.05")
