@@ -150,7 +150,8 @@ def simulate(users: int, days: int) -> None:
               help="Stop after this many seconds (default: run until Ctrl-C; the demo "
                    "stops when its runs are done, or after 120 s).")
 @click.option("--metrics-port", type=int, default=None,
-              help="Serve Prometheus metrics on this port.")
+              help="Serve the workers' Prometheus metrics on this port, the scheduler's "
+                   "on the next one.")
 @click.option("--flows", multiple=True, help="Modules, files or folders of flows "
               "(default: automations/ and tracks/).")
 def run(processes: int, threads: int, demo_users: int | None, time_scale: float | None,
@@ -171,7 +172,9 @@ def run(processes: int, threads: int, demo_users: int | None, time_scale: float 
 @main.command()
 @click.option("--interval", default=0.1, show_default=True,
               help="Seconds between polls when nothing is due sooner.")
-def scheduler(interval: float) -> None:
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve the scheduler's Prometheus metrics (queue depth, due timers).")
+def scheduler(interval: float, metrics_port: int | None) -> None:
     """Run a scheduler alone (one or more per deployment, beside the workers)."""
     import signal
     import threading
@@ -187,7 +190,8 @@ def scheduler(interval: float) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"scheduler polling {engine.url.render_as_string()} every {interval}s")
-    Scheduler(engine, worker.broker, clock_from_env(), interval=interval).run(stop)
+    Scheduler(engine, worker.broker, clock_from_env(), interval=interval,
+              metrics_port=metrics_port).run(stop)
 
 
 @main.command()

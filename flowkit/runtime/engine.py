@@ -349,6 +349,8 @@ class Engine:
         batch.changes.put(row, new=True)
         self._history(batch, row.id, HistoryEntry(batch.now, "started", None,
                                                   {"event": payload}))
+        for hook in self.hooks:
+            hook.after_start(flow.name, user_id)
         self._transition(batch, row, Start())
         return row.id
 

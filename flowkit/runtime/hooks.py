@@ -20,6 +20,9 @@ class Hooks:
                      error: BaseException | None) -> None:
         """An action has returned ``result`` or raised ``error``."""
 
+    def after_start(self, flow: str, user: str) -> None:
+        """A run of ``flow`` started for ``user`` (not yet committed)."""
+
     def after_transition(self, run: Run, status: str, step: str | None,
                          outcome: object) -> None:
         """A run reached ``status`` at ``step`` (not yet committed)."""

@@ -1,9 +1,11 @@
 """Prometheus metrics, served by Dramatiq's exposition server (FLOWKIT_METRICS_PORT).
 
-flowkit_runs_total{flow,status}: transitions into each status (started counts starts);
-flowkit_batch_seconds: how long a batch's transaction took, per transition
-(flowkit_step_seconds); flowkit_timer_lateness_seconds{kind}: how late timers fire;
-flowkit_queue_depth{queue}: messages waiting, set by the scheduler.
+flowkit_runs_started_total{flow}: runs started; flowkit_runs_total{flow,status}:
+transitions into each status (waiting, completed, exited, failed, parked);
+flowkit_step_seconds: a batch's transaction time divided by its transitions;
+flowkit_timer_lateness_seconds{kind}: how long after their due time timers fire;
+flowkit_queue_depth{queue}, flowkit_due_timers, flowkit_unrouted_shards: what the
+scheduler saw at its last poll (served by the scheduler, ``--metrics-port``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,22 @@ from flowkit.runtime.hooks import Hooks
 
 
 class MetricsHooks(Hooks):
-    def __init__(self) -> None:
+    """Counts and times what the engine does, in prometheus_client's default registry
+    (which Dramatiq's exposition server reads in multiprocess mode)."""
+
+    _instance: MetricsHooks | None = None
+
+    def __new__(cls) -> MetricsHooks:
+        # The metrics are process-wide: a second instance shares the first's.
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            cls._instance._setup()
+        return cls._instance
+
+    def _setup(self) -> None:
         import prometheus_client as prom
 
+        self.started = prom.Counter("flowkit_runs_started_total", "Runs started.", ["flow"])
         self.runs = prom.Counter("flowkit_runs_total", "Runs reaching each status.",
                                  ["flow", "status"])
         self.step_seconds = prom.Histogram(
@@ -24,6 +39,9 @@ class MetricsHooks(Hooks):
         self.lateness = prom.Histogram(
             "flowkit_timer_lateness_seconds", "How long after their due time timers fired.",
             ["kind"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
+
+    def after_start(self, flow: str, user: str) -> None:
+        self.started.labels(flow).inc()
 
     def after_transition(self, run: Run, status: str, step: str | None,
                          outcome: object) -> None:
@@ -36,8 +54,24 @@ class MetricsHooks(Hooks):
         self.step_seconds.observe(seconds / transitions)
 
 
-def queue_depth_gauge() -> object:
-    import prometheus_client as prom
+class SchedulerMetrics:
+    """What the scheduler sees, served on its own port (it is not a Dramatiq worker)."""
 
-    return prom.Gauge("flowkit_queue_depth", "Messages waiting in each queue.", ["queue"],
-                      multiprocess_mode="livemax")
+    def __init__(self, port: int) -> None:
+        import prometheus_client as prom
+
+        registry = prom.CollectorRegistry()
+        self.queue_depth = prom.Gauge("flowkit_queue_depth", "Messages waiting in a queue.",
+                                      ["queue"], registry=registry)
+        self.due = prom.Gauge("flowkit_due_timers", "Timers due and not yet fired.",
+                              registry=registry)
+        self.unrouted = prom.Gauge("flowkit_unrouted_shards",
+                                   "Shards with events waiting to be routed.",
+                                   registry=registry)
+        prom.start_http_server(port, addr="127.0.0.1", registry=registry)
+
+    def observe(self, due: int, pending_shards: int, depth: dict[str, int]) -> None:
+        self.due.set(due)
+        self.unrouted.set(pending_shards)
+        for queue, n in depth.items():
+            self.queue_depth.labels(queue).set(n)

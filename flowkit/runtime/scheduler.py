@@ -43,7 +43,8 @@ class Snapshot:
 class Scheduler:
     def __init__(self, db: sa.Engine, broker: RedisBroker, clock: Clock, *,
                  interval: float = 0.1, sweep_after: float = SWEEP_AFTER,
-                 batch_size: int = 500, max_timer_messages: int = 16) -> None:
+                 batch_size: int = 500, max_timer_messages: int = 16,
+                 metrics_port: int | None = None) -> None:
         from flowkit.runtime import worker
 
         self.db = db
@@ -57,6 +58,11 @@ class Scheduler:
         self._worker = worker
         self._last_route: dict[int, float] = {}
         self._last_sweep = time.monotonic()
+        self.metrics = None
+        if metrics_port:
+            from flowkit.runtime.metrics import SchedulerMetrics
+
+            self.metrics = SchedulerMetrics(metrics_port)
 
     def waiting(self, queue: str) -> int:
         """Messages in ``queue`` that no worker has taken yet."""
@@ -88,6 +94,8 @@ class Scheduler:
                 worker.route_events.send(shard)
                 self._last_route[shard] = mono
                 route_messages += 1
+        if self.metrics is not None:
+            self.metrics.observe(due, len(shards), depth)
         return Snapshot(now, due, len(shards), timer_messages, route_messages, depth)
 
     def sleep_time(self) -> float:

@@ -112,7 +112,8 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler = Scheduler(engine, worker.broker, clock)
+    scheduler = Scheduler(engine, worker.broker, clock, metrics_port=(
+        options.metrics_port + 1 if options.metrics_port else None))
     threads = [threading.Thread(target=scheduler.run, args=(stop,), name="scheduler",
                                 daemon=True)]
     demo = None
