@@ -85,7 +85,7 @@ class Workers:
     def __init__(self, module: str, env: dict[str, str], processes: int, threads: int):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", module, "--processes", str(processes),
-             "--threads", str(threads), "--worker-timeout", "25"],
+             "--threads", str(threads)],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
 
@@ -135,7 +135,7 @@ class Bench:
         self.pg = pg
         self.rd = rd
         self.db = reset_database(pg)
-        self.env = dict(os.environ, DATABASE_URL=pg, REDIS_URL=rd,
+        self.env = dict(os.environ, dramatiq_worker_timeout="25", DATABASE_URL=pg, REDIS_URL=rd,
                         FLOWKIT_FLOWS="bench.flows", FLOWKIT_LOG_LEVEL="WARNING",
                         PYTHONPATH=str(ROOT))
         os.environ["REDIS_URL"] = rd

@@ -13,12 +13,20 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 RUN_FILE = Path(".flowkit") / "run.json"
+
+# How long an idle worker waits between looks at its queues, in milliseconds: Dramatiq's
+# Redis consumer backs off up to its worker timeout (default 1000 ms), which is how late a
+# lone event would otherwise be picked up. Idle looks cost Redis a few hundred tiny
+# scripts a second. Dramatiq reads it from this environment variable when it starts.
+WORKER_ENV = {"dramatiq_worker_timeout": "25"}
+
 
 
 class EmbeddedRedis:
@@ -106,3 +114,10 @@ def database_url() -> str | None:
         return url
     info = running_system()
     return str(info["database_url"]) if info else None
+
+
+def worker_command(processes: int, threads: int) -> list[str]:
+    """The command line that starts flowkit's Dramatiq workers (run it with
+    ``WORKER_ENV`` in its environment)."""
+    return [sys.executable, "-m", "dramatiq", "flowkit.runtime.worker",
+            "--processes", str(processes), "--threads", str(threads)]

@@ -105,8 +105,8 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
     from flowkit.runtime import worker
     from flowkit.runtime.scheduler import Scheduler
 
-    command = worker.worker_command(options.processes, options.threads)
-    workers = subprocess.Popen(command, env=env)
+    command = services.worker_command(options.processes, options.threads)
+    workers = subprocess.Popen(command, env={**services.WORKER_ENV, **env})
     echo(f"started {options.processes} worker processes × {options.threads} threads "
          f"(pid {workers.pid})")
     stop = threading.Event()

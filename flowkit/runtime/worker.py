@@ -13,7 +13,6 @@ directory), ``FLOWKIT_METRICS_PORT`` (serve Prometheus metrics), ``FLOWKIT_LOG_L
 from __future__ import annotations
 
 import os
-import sys
 import threading
 
 import dramatiq
@@ -27,11 +26,6 @@ from flowkit.runtime.engine import Engine
 from flowkit.runtime.hooks import Hooks
 from flowkit.store.repository import SHARDS
 
-# How long an idle worker waits between looks at its queues, in milliseconds: Dramatiq's
-# Redis consumer backs off up to its --worker-timeout (default 1000 ms), which is how late
-# a lone event would otherwise be picked up. Idle looks cost Redis a few hundred tiny
-# scripts a second.
-WORKER_TIMEOUT_MS = 25
 ROUTE_QUEUE = "flowkit.route"
 TIMERS_QUEUE = "flowkit.timers"
 MAX_BATCHES_PER_MESSAGE = 4  # then the message hands the rest to a new message
@@ -102,8 +96,10 @@ def close_engine() -> None:
             _engine = None
 
 
+# A worker takes due timers before new events (lower priority runs first): under a
+# backlog of events, runs already waiting keep their appointments.
 @dramatiq.actor(queue_name=ROUTE_QUEUE, max_retries=20, min_backoff=100, max_backoff=30_000,
-                time_limit=600_000)
+                time_limit=600_000, priority=10)
 def route_events(shard: int) -> None:
     """Route the shard's waiting events, if no other worker is routing it."""
     if not 0 <= shard < SHARDS:
@@ -115,7 +111,7 @@ def route_events(shard: int) -> None:
 
 
 @dramatiq.actor(queue_name=TIMERS_QUEUE, max_retries=20, min_backoff=100,
-                max_backoff=30_000, time_limit=600_000)
+                max_backoff=30_000, time_limit=600_000, priority=0)
 def fire_timers() -> None:
     """Fire due timers, a batch per transaction, skipping those others hold."""
     engine = get_engine()
@@ -126,9 +122,3 @@ def fire_timers() -> None:
 
 logs.configure()
 
-
-def worker_command(processes: int, threads: int) -> list[str]:
-    """The command line that starts flowkit's Dramatiq workers."""
-    return [sys.executable, "-m", "dramatiq", "flowkit.runtime.worker",
-            "--processes", str(processes), "--threads", str(threads),
-            "--worker-timeout", str(WORKER_TIMEOUT_MS)]

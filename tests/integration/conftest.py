@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from flowkit.runtime.services import EmbeddedRedis
+from flowkit.runtime.services import WORKER_ENV, EmbeddedRedis
 from tests.conftest import IN_CI, _truncate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ class Processes:
 
     def worker(self, threads: int = 2) -> subprocess.Popen[bytes]:
         return self.start("-m", "dramatiq", "flowkit.runtime.worker", "--processes", "1",
-                          "--threads", str(threads), "--worker-timeout", "25")
+                          "--threads", str(threads))
 
     def scheduler(self) -> subprocess.Popen[bytes]:
         return self.start("-m", "flowkit.cli", "scheduler", "--interval", "0.05")
@@ -85,7 +85,7 @@ class Processes:
 
 @pytest.fixture
 def processes(pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Processes]:
-    env = dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url,
+    env = dict(os.environ, **WORKER_ENV, DATABASE_URL=pg_url, REDIS_URL=redis_url,
                FLOWKIT_FLOWS="tests.integration.flows", FLOWKIT_LOG_LEVEL="WARNING",
                FLOWKIT_TEST_EFFECTS=str(tmp_path / "effects.txt"),
                PYTHONPATH=str(ROOT))
