@@ -36,9 +36,13 @@ class Action:
     takes_run: bool = attrs.field(repr=False)
     is_async: bool = attrs.field(repr=False)
     signature: inspect.Signature = attrs.field(repr=False)
+    positional: tuple[str, ...] = attrs.field(repr=False, default=())
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The call's arguments by parameter name (as the ledger records them)."""
+        names = self.positional
+        if len(args) <= len(names) and not (kwargs.keys() & set(names[:len(args)])):
+            return dict(zip(names, args, strict=False)) | kwargs  # the common case, fast
         try:
             return dict(self.signature.bind_partial(*args, **kwargs).arguments)
         except TypeError:
@@ -90,6 +94,10 @@ def action(
             takes_run=run_param is not None,
             is_async=inspect.iscoroutinefunction(target),
             signature=signature,
+            positional=tuple(
+                p.name for p in params.values()
+                if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                              inspect.Parameter.POSITIONAL_OR_KEYWORD) and p.name != "run"),
         )
 
     if fn is not None:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flowkit.store.schema import UTCDateTime
+from flowkit.store.schema import UTCDateTime, naive_utc
 
 Conflict = Literal["error", "ignore", "update"]
 
@@ -36,12 +36,6 @@ def _pg_type(column: sa.Column[Any]) -> str:
     if isinstance(kind, sa.Float):
         return "double precision"
     return "text"
-
-
-def _pg_value(kind: str, value: Any) -> Any:
-    if kind == "timestamp" and value is not None:
-        return UTCDateTime().process_bind_param(value, None).isoformat()  # type: ignore[arg-type, union-attr]
-    return value
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], *,
@@ -79,8 +73,8 @@ def _pg_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
     kinds = {name: _pg_type(table.c[name]) for name in columns}
     timestamps = [name for name, kind in kinds.items() if kind == "timestamp"]
     if timestamps:
-        rows = [{**row, **{n: _pg_value("timestamp", row[n]) for n in timestamps}}
-                for row in rows]
+        rows = [{**row, **{n: None if row[n] is None else naive_utc(row[n]).isoformat()
+                           for n in timestamps}} for row in rows]
     document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     names = ", ".join(f'"{c}"' for c in columns)
     record = ", ".join(f'"{c}" {kinds[c]}' for c in columns)

@@ -198,7 +198,7 @@ class Store:
         rows = conn.execute(
             sa.select(t.events.c.shard, sa.func.min(t.events.c.at))
             .where(t.events.c.routed == sa.false()).group_by(t.events.c.shard))
-        return {r[0]: pendulum.instance(r[1], tz="UTC") for r in rows}
+        return {r[0]: r[1] for r in rows}
 
     def mark_routed(self, conn: sa.Connection, seqs: Sequence[int]) -> None:
         if seqs:
