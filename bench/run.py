@@ -15,6 +15,8 @@ S3  K timers all due at once: timers fired per second.
 L   one event to its first action with the system idle: median and p95 latency.
 B   S1's flow as a plain chain of Dramatiq actors with Dramatiq's delayed messages (not
     durable), on the same Redis and worker layout: flowkit's ratio to it.
+D   S1's flow as a DBOS Transact workflow on the same PostgreSQL server, when the
+    `bench` extra (dbos) is installed: flowkit's ratio to it.
 """
 
 from __future__ import annotations
@@ -313,8 +315,25 @@ class Bench:
             workers.stop()
         if a.baseline:
             self.results["B"] = self.baseline(a.flows)
+        if a.baseline and a.dbos_flows:
+            self.results["D"] = self.dbos(a.dbos_flows)
         self.engine.close()
         return self.results
+
+    def dbos(self, n: int) -> dict[str, float]:
+        try:
+            import dbos  # noqa: F401
+        except ImportError:
+            print("D: skipped: install the bench extra (pip install -e .[bench])", flush=True)
+            return {}
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.dbos_baseline", "--flows", str(n),
+             "--database-url", self.pg], cwd=ROOT, capture_output=True, text=True,
+            timeout=1800, check=True).stdout.split()
+        flows, seconds = int(out[-2]), float(out[-1])
+        print(f"D: DBOS Transact: {flows} in {seconds:.1f}s = {flows / seconds:,.0f} flows/s",
+              flush=True)
+        return {"flows": flows, "seconds": seconds, "flows_per_s": flows / seconds}
 
 
 def report(results: dict[str, Any], args: argparse.Namespace, command: str) -> str:
@@ -365,6 +384,11 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
         lines.append(f"| B: S1 as a plain Dramatiq chain, delayed messages, not durable | "
                      f"flows/s | | {b['flows_per_s']:,.0f} (flowkit / chain = "
                      f"{s1['flows_per_s'] / b['flows_per_s']:.2f}) |")
+    if results.get("D"):
+        d = results["D"]
+        lines.append(f"| D: S1 as a DBOS Transact workflow ({d['flows']:,} flows), same "
+                     f"PostgreSQL | flows/s | | {d['flows_per_s']:,.0f} (flowkit / DBOS = "
+                     f"{s1['flows_per_s'] / d['flows_per_s']:.1f}) |")
     lines.append("")
     return "\n".join(lines)
 
@@ -377,6 +401,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    parser.add_argument("--dbos-flows", type=int, default=2_000,
+                        help="flows for the DBOS baseline (0: skip it)")
     parser.add_argument("--write", default="docs/performance-figures.md",
                         help="where to write the figures table")
     parser.add_argument("--no-write", dest="write", action="store_const", const=None)

@@ -54,8 +54,12 @@ def test_compile_of_something_unknown_fails_cleanly(runner: CliRunner) -> None:
     assert result.output.startswith("error: ")
 
 
-def test_db_upgrade_then_emit_routes_into_the_database(runner: CliRunner,
-                                                       tmp_path: Path) -> None:
+def test_db_upgrade_then_emit_routes_into_the_database(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no Redis and no running system here: the event is routed in the emitting process
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "automations").symlink_to(Path(__file__).parents[1] / "automations")
     url = f"sqlite:///{tmp_path}/cli.db"
     upgraded = runner.invoke(main, ["db", "upgrade", "--database-url", url])
     assert upgraded.exit_code == 0, upgraded.output

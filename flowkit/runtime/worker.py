@@ -28,7 +28,10 @@ from flowkit.store.repository import SHARDS
 
 ROUTE_QUEUE = "flowkit.route"
 TIMERS_QUEUE = "flowkit.timers"
-MAX_BATCHES_PER_MESSAGE = 4  # then the message hands the rest to a new message
+# A message does one batch (up to 500 events or timers, one transaction), then hands the
+# rest to a new message: a worker thread is never held long, so due timers (which go
+# first) are picked up within about a batch's time even under a backlog of events.
+MAX_BATCHES_PER_MESSAGE = 1
 
 
 class ConfigurationError(FlowkitError, RuntimeError):
