@@ -339,10 +339,7 @@ class Bench:
 def report(results: dict[str, Any], args: argparse.Namespace, command: str) -> str:
     s1 = results["S1"]
     lines = [
-        "# Performance",
-        "",
-        "Measured with real worker processes on PostgreSQL and Redis by the benchmark in",
-        "`bench/`. Re-run it with:",
+        "Measured by:",
         "",
         "```sh",
         command,
@@ -403,17 +400,33 @@ def main() -> None:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--dbos-flows", type=int, default=2_000,
                         help="flows for the DBOS baseline (0: skip it)")
-    parser.add_argument("--write", default="docs/performance-figures.md",
-                        help="where to write the figures table")
+    parser.add_argument("--write", default="docs/performance.md",
+                        help="the page whose figures section (between the <!-- figures --> "
+                             "markers) gets this run's figures")
     parser.add_argument("--no-write", dest="write", action="store_const", const=None)
     args = parser.parse_args()
-    command = "python -m bench.run " + " ".join(sys.argv[1:])
+    services_env = " ".join(f"{k}={os.environ[k]}" for k in ("DATABASE_URL", "REDIS_URL")
+                            if os.environ.get(k))
+    command = f"{services_env} python -m bench.run {' '.join(sys.argv[1:])}".strip()
     with services() as (pg, rd):
         results = Bench(pg, rd, args).run()
-    text = report(results, args, command.strip())
+    text = report(results, args, command)
     print(text)
     if args.write:
-        Path(args.write).write_text(text)
+        write_figures(Path(args.write), text)
+
+
+def write_figures(page: Path, figures: str) -> None:
+    """Put ``figures`` between the page's figures markers, keeping the rest of it."""
+    start, end = "<!-- figures -->", "<!-- /figures -->"
+    text = page.read_text() if page.exists() else "# Performance\n\n"
+    block = f"{start}\n{figures}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    page.write_text(text)
 
 
 if __name__ == "__main__":
