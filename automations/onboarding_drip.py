@@ -7,16 +7,8 @@ as soon as the user completes the course, even while it waits.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flowkit import Run, action, branch, exit_when, on, wait
-
-
-@action
-def send_email(template: str, *, run: Run) -> dict[str, Any]:
-    """Record an email for the user (delivery comes with flowkit.lms)."""
-    return {"to": run.user.email or run.user.id, "template": template,
-            "key": run.idempotency_key()}
+from flowkit import Run, branch, exit_when, on, wait
+from flowkit.lms import send_email
 
 
 @on("user.enrolled", where=lambda event: event["course"] == "python-101")
@@ -26,8 +18,7 @@ async def onboarding_drip(run: Run) -> None:
     await wait(days=2)
     await send_email("reminder")
     await wait(days=4)
-    units = run.user.fields.get("units_completed", 0)
-    if await branch("completed a unit?", units >= 1):
+    if await branch("completed a unit?", run.user.units_completed(run.event["course"]) >= 1):
         await send_email("encouragement")
     else:
         await send_email("tips")

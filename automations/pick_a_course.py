@@ -6,8 +6,8 @@ comes, suggest a course, and once more a week later if they still have not enrol
 
 from __future__ import annotations
 
-from automations.onboarding_drip import send_email
 from flowkit import Run, on, wait_for
+from flowkit.lms import send_email
 
 
 @on("user.signed_up")

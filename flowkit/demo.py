@@ -53,8 +53,7 @@ def run_demo(*, users: int = 6, days: int = 10, echo: Callable[[str], None] = pr
         sim.advance(days=3)
         for i, uid in enumerate(ids):
             if i % 3 == 0:  # completed a unit: they get encouragement, the others tips
-                sim.add_user(uid, name=f"Learner {i + 1}", email=f"{uid}@example.com",
-                             fields={"units_completed": 1})
+                sim.emit("unit.completed", user=uid, course="python-101", unit=1)
         if len(ids) > 1:
             sim.emit("course.completed", user=ids[1], course="python-101")
             echo(f"{sim.now:%Y-%m-%d %H:%M}  {ids[1]} completes python-101: "
@@ -109,7 +108,6 @@ class DemoStream:
 
         engine = Engine(services.database_url(), clock=self.clock,
                         dispatcher=DramatiqDispatcher())
-        units: dict[str, int] = {}
         emitted = 0
         try:
             while emitted < len(self.plan) and not stop.is_set():
@@ -123,11 +121,6 @@ class DemoStream:
                     if name == "user.signed_up":
                         engine.add_user(uid, name=uid.replace("-", " ").title(),
                                         email=f"{uid}@example.com")
-                    if name == "unit.completed":
-                        units[uid] = units.get(uid, 0) + 1
-                        engine.add_user(uid, name=uid.replace("-", " ").title(),
-                                        email=f"{uid}@example.com",
-                                        fields={"units_completed": units[uid]})
                 if ready:
                     engine.emit_many([{"event": name, **fields} for _at, name, fields in ready])
                 stop.wait(0.05)

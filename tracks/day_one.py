@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from automations.onboarding_drip import send_email
 from flowkit import Run, track, wait
+from flowkit.lms import send_email
 
 
 @track("day-1", title="Day 1")

@@ -17,4 +17,5 @@ class InlineDispatcher:
     """Route at once, in the emitting process (the default, and the Simulation's)."""
 
     def events_appended(self, engine: Engine, shards: set[int]) -> None:
-        engine.route()
+        if not engine.routing:  # a route() under way picks them up before it returns
+            engine.route()

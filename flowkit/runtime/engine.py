@@ -115,6 +115,8 @@ class _Batch:
         self.runs_by_user: dict[str, list[RunRow]] = defaultdict(list)
         self.waits: dict[str, tuple[str, str]] = {}
         self.transitions = 0
+        self.platform = engine.platform.bind(conn, now)
+        self.events: list[dict[str, Any]] = []  # emitted by actions, written with the batch
 
     def load_users(self, user_ids: Iterable[str]) -> None:
         missing = {u for u in user_ids if u not in self.users}
@@ -122,9 +124,14 @@ class _Batch:
             self.users[uid] = User(
                 id=uid, name=row["name"], email=row["email"], manager=row["manager"],
                 timezone=row["timezone"] or "UTC", fields=row["fields"] or {},
+                platform=self.platform,
             )
         for uid in missing - self.users.keys():
-            self.users[uid] = User(id=uid)
+            self.users[uid] = User(id=uid, platform=self.platform)
+
+    def emit(self, event: str, user: str, key: str, payload: dict[str, Any]) -> None:
+        self.events.append(self.engine._event_row(
+            {"event": event, "user": user, "idempotency_key": key, **payload}, self.now))
 
 
 class Engine:
@@ -146,6 +153,7 @@ class Engine:
         batch_size: int = 500,
         migrate: bool | None = None,
         dispatcher: Dispatcher | None = None,
+        platform: Any = None,
         action_attempts: int = 5,
         action_backoff: float = 2.0,
     ) -> None:
@@ -153,6 +161,11 @@ class Engine:
         self.hooks = tuple(hooks)
         self.batch_size = batch_size
         self.dispatcher: Dispatcher = dispatcher or InlineDispatcher()
+        if platform is None:  # the built-in SQL platform: flowkit.lms's tables
+            from flowkit.lms.platform import SqlPlatform
+
+            platform = SqlPlatform()
+        self.platform = platform
         self.action_attempts = action_attempts
         self.action_backoff = action_backoff
         self.database_url = db.database_url(database_url)
@@ -268,21 +281,31 @@ class Engine:
         """Route events not yet routed, oldest first, in batches: every shard's, or one
         shard's when its routing lock is free. Returns how many were routed."""
         total = batches = 0
-        while max_batches is None or batches < max_batches:
-            with self._batch() as batch:
-                if shard is not None and not self.store.lock_shard(batch.conn, shard):
-                    return total  # another router has this shard right now
-                events = self.store.unrouted_events(batch.conn, self.batch_size, shard)
-                if not events:
-                    return total
-                self._route_batch(batch, events)
-                self.store.mark_routed(batch.conn, [e.seq for e in events])
-            total += len(events)
-            batches += 1
-        return total
+        self._local.routing = True
+        try:
+            while max_batches is None or batches < max_batches:
+                with self._batch() as batch:
+                    if shard is not None and not self.store.lock_shard(batch.conn, shard):
+                        return total  # another router has this shard right now
+                    events = self.store.unrouted_events(batch.conn, self.batch_size, shard)
+                    if not events:
+                        return total
+                    self._route_batch(batch, events)
+                    self.store.mark_routed(batch.conn, [e.seq for e in events])
+                total += len(events)
+                batches += 1
+            return total
+        finally:
+            self._local.routing = False
+
+    @property
+    def routing(self) -> bool:
+        """Whether this thread is inside ``route()`` (which routes new events too)."""
+        return bool(getattr(self._local, "routing", False))
 
     def _route_batch(self, batch: _Batch, events: Sequence[Any]) -> None:
         user_ids = {e.user_id for e in events}
+        batch.platform.observe([e.payload for e in events])
         batch.load_users(user_ids)
         for row in self.store.runs_of_users(batch.conn, user_ids, lock=True):
             batch.runs_by_user[row.user_id].append(row)
@@ -418,7 +441,8 @@ class Engine:
         state = RunState(step=row.step, locals=_json.from_jsonable(row.locals),
                          visits=dict(row.visits))
         run = Run(id=row.id, flow=row.flow, user=user, event=row.trigger, now=batch.now,
-                  step=row.step, visits=state.visits)
+                  step=row.step, visits=state.visits, platform=batch.platform,
+                  emitter=batch.emit)
         if flow is None:
             outcome: Outcome | _RetryLater = Parked(
                 f"flow {row.flow!r} is not loaded by this engine; deploy it or end the run")
@@ -549,6 +573,10 @@ class Engine:
             batch = _Batch(self, conn, now or self.clock.now())
             yield batch
             self.store.write(conn, batch.changes)
+            new = self.store.append_events(conn, batch.events)
+        if new:
+            self.dispatcher.events_appended(
+                self, {e["shard"] for e in batch.events if e["key"] in new})
         if batch.transitions:
             seconds = time.perf_counter() - began
             for hook in self.hooks:

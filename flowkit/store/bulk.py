@@ -35,6 +35,8 @@ def _pg_type(column: sa.Column[Any]) -> str:
         return "bigint"
     if isinstance(kind, sa.Float):
         return "double precision"
+    if isinstance(kind, sa.Numeric):
+        return "numeric"
     return "text"
 
 

@@ -118,4 +118,6 @@ def ensure_schema(engine: sa.Engine, *, migrate: bool) -> None:
 def create_all(engine: sa.Engine) -> None:
     """Create the tables straight from the schema (for throwaway in-memory databases;
     ``tests/store/test_migrations.py`` proves the migrations build the same schema)."""
+    import flowkit.lms.tables  # noqa: F401  (the built-in platform's tables)
+
     metadata.create_all(engine)

@@ -14,6 +14,7 @@ import pendulum
 
 from flowkit.clock import VirtualClock
 from flowkit.context import User
+from flowkit.lms.platform import PlatformView
 from flowkit.runtime.discovery import Source, load_flows
 from flowkit.runtime.engine import Emitted, Engine
 from flowkit.runtime.records import ActionRecord, RunRecord
@@ -54,6 +55,13 @@ class Simulation:
     @property
     def now(self) -> pendulum.DateTime:
         return self.clock.now()
+
+    @property
+    def platform(self) -> PlatformView:
+        """What the built-in platform knows: ``sim.platform.emails("u1")``,
+        ``.enrollments``, ``.tags``, ``.spaces``, ``.payments``, ``.invoices``,
+        ``.notifications``; ``.add_course(slug, title, price)`` fills the catalog."""
+        return PlatformView(self.engine.db, self.engine.platform, self.clock.now)
 
     def add_user(self, user_id: str, *, name: str | None = None, email: str | None = None,
                  manager: str | None = None, timezone: str = "UTC",

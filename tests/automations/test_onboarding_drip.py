@@ -16,20 +16,29 @@ def emails(sim: Simulation, user: str) -> list[tuple[str, str]]:
 
 
 def test_a_learner_who_completed_a_unit_is_encouraged(sim: Simulation) -> None:
-    sim.add_user("u1", email="ada@example.com", fields={"units_completed": 1})
+    sim.add_user("u1", name="Ada", email="ada@example.com")
     sim.emit("user.enrolled", user="u1", course="python-101")
-    sim.advance(days=60)
+    sim.advance(days=1)
+    sim.emit("unit.completed", user="u1", course="python-101", unit=1)
+    sim.advance(days=59)
     assert emails(sim, "u1") == [
         ("03-02", "welcome"), ("03-04", "reminder"), ("03-08", "encouragement")]
     run = sim.run(user="u1")
     assert run.status == "completed"
     branch = next(h for h in run.history if h.kind == "branch")
     assert branch.detail == {"label": "completed a unit?", "value": True}
+    # the emails went to the outbox, rendered for Ada, once each
+    outbox = sim.platform.emails("u1")
+    assert [(e["to_address"], e["subject"]) for e in outbox] == [
+        ("ada@example.com", "Welcome to python-101, Ada!"),
+        ("ada@example.com", "Your first unit of python-101 is waiting"),
+        ("ada@example.com", "Great start, Ada")]
 
 
 def test_a_learner_with_no_unit_gets_tips(sim: Simulation) -> None:
     sim.add_user("u1")
     sim.emit("user.enrolled", user="u1", course="python-101")
+    sim.emit("unit.completed", user="u1", course="rust-101", unit=1)  # another course
     sim.advance(days=6)
     assert emails(sim, "u1")[-1] == ("03-08", "tips")
 
@@ -38,7 +47,7 @@ def test_the_branch_reads_the_user_as_they_are_when_it_is_reached(sim: Simulatio
     sim.add_user("u1")
     sim.emit("user.enrolled", user="u1", course="python-101")
     sim.advance(days=5)
-    sim.add_user("u1", fields={"units_completed": 1})  # completes a unit on day 5
+    sim.emit("unit.completed", user="u1", course="python-101", unit=1)  # on day 5
     sim.advance(days=1)
     assert emails(sim, "u1")[-1] == ("03-08", "encouragement")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import flowkit.lms.tables  # noqa: F401  (the built-in platform's tables share the metadata)
 from flowkit.store.database import create_engine
 from flowkit.store.schema import metadata
 

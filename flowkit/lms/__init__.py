@@ -1,0 +1,35 @@
+"""The learning platform: the school's actions, its questions, and its platform.
+
+Actions (await them in a flow): ``enroll``, ``add_tag``, ``send_email``,
+``send_notification``, ``add_to_space``. Questions are methods of ``run.user``:
+``units_completed(course)``, ``is_enrolled(course)``, ``has_tag(tag)``,
+``returned_since(moment)``. ``SqlPlatform`` is the built-in platform (tables in
+flowkit's database); ``Platform`` is the protocol an adapter to a school's own API
+implements.
+"""
+
+from flowkit.lms.actions import (
+    UnknownCourseError,
+    add_tag,
+    add_to_space,
+    enroll,
+    send_email,
+    send_notification,
+)
+from flowkit.lms.emails import TemplateError
+from flowkit.lms.platform import Platform, SqlPlatform
+
+__all__ = [
+    # actions
+    "add_tag",
+    "add_to_space",
+    "enroll",
+    "send_email",
+    "send_notification",
+    # the platform
+    "Platform",
+    "SqlPlatform",
+    # errors
+    "TemplateError",
+    "UnknownCourseError",
+]

@@ -1,0 +1,257 @@
+"""The platform: what built-in actions change and what branch questions ask.
+
+``Platform`` is the protocol an adapter implements (docs/lms/adapters.md shows one for
+a school's HTTP API). ``SqlPlatform`` is the built-in one: tables in flowkit's own
+database (``flowkit.lms.tables``), fed by the events flowkit routes, and written in the
+same transaction as the step whose action changes them.
+
+The engine binds a platform to each batch: ``platform.bind(conn, now)`` gives the
+object actions and questions use for that transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Protocol
+
+import pendulum
+import sqlalchemy as sa
+
+from flowkit.lms import tables as t
+from flowkit.store.bulk import insert_rows
+from flowkit.store.schema import users
+
+
+class Platform(Protocol):
+    """What a bound platform offers for one transaction."""
+
+    # questions (branch conditions, exit predicates)
+    def units_completed(self, user: str, course: str) -> int: ...
+    def is_enrolled(self, user: str, course: str) -> bool: ...
+    def has_tag(self, user: str, tag: str) -> bool: ...
+    def last_visit(self, user: str, course: str | None = None) -> pendulum.DateTime | None: ...
+    def course_exists(self, course: str) -> bool: ...
+    def course_price(self, course: str) -> Decimal | None: ...
+    def user_name(self, user: str) -> str | None: ...
+
+    # actions (each idempotent on ``key``)
+    def enroll(self, user: str, course: str, *, key: str, payment: Decimal | None,
+               invoice: bool) -> bool: ...
+    def add_tag(self, user: str, tag: str, *, key: str) -> bool: ...
+    def add_to_space(self, user: str, space: str, *, key: str) -> bool: ...
+    def send_email(self, user: str, to: str | None, *, template: str, subject: str,
+                   body: str, key: str) -> bool: ...
+    def notify(self, user: str, text: str, *, key: str) -> bool: ...
+
+    # the event feed
+    def observe(self, events: Iterable[Mapping[str, Any]]) -> None: ...
+
+
+class SqlPlatform:
+    """The built-in platform: its tables, in flowkit's database."""
+
+    def bind(self, conn: sa.Connection, now: pendulum.DateTime) -> BoundSqlPlatform:
+        return BoundSqlPlatform(conn, now)
+
+
+class BoundSqlPlatform:
+    """``SqlPlatform`` within one transaction."""
+
+    def __init__(self, conn: sa.Connection, now: pendulum.DateTime) -> None:
+        self.conn = conn
+        self.now = now
+
+    # -- questions ------------------------------------------------------------------
+
+    def units_completed(self, user: str, course: str) -> int:
+        query = (sa.select(sa.func.count()).select_from(t.units)
+                 .where(t.units.c.user_id == user, t.units.c.course == course))
+        return int(self.conn.execute(query).scalar_one())
+
+    def is_enrolled(self, user: str, course: str) -> bool:
+        query = sa.select(t.enrollments.c.course).where(
+            t.enrollments.c.user_id == user, t.enrollments.c.course == course)
+        return self.conn.execute(query).first() is not None
+
+    def has_tag(self, user: str, tag: str) -> bool:
+        query = sa.select(t.tags.c.tag).where(t.tags.c.user_id == user, t.tags.c.tag == tag)
+        return self.conn.execute(query).first() is not None
+
+    def last_visit(self, user: str, course: str | None = None) -> pendulum.DateTime | None:
+        """When the user last visited the school (or the course), or signed in."""
+        where = [t.visits.c.user_id == user]
+        if course is not None:
+            where.append(t.visits.c.course == course)
+        value = self.conn.execute(sa.select(sa.func.max(t.visits.c.at)).where(*where)).scalar()
+        return value
+
+    def course_exists(self, course: str) -> bool:
+        known = self.conn.execute(sa.select(sa.func.count()).select_from(t.courses)).scalar()
+        if not known:
+            return True  # no catalog loaded: every course is accepted
+        query = sa.select(t.courses.c.slug).where(t.courses.c.slug == course)
+        return self.conn.execute(query).first() is not None
+
+    def course_price(self, course: str) -> Decimal | None:
+        query = sa.select(t.courses.c.price).where(t.courses.c.slug == course)
+        price: Decimal | None = self.conn.execute(query).scalar()
+        return price
+
+    def user_name(self, user: str) -> str | None:
+        """A user's name (for ``{{ manager }}``), else their id; None if unknown."""
+        row = self.conn.execute(sa.select(users.c.name).where(users.c.id == user)).first()
+        if row is None:
+            return None
+        return str(row.name or user)
+
+    def add_course(self, slug: str, title: str | None = None,
+                   price: Decimal | float | None = None) -> None:
+        """Put a course in the catalog (once there is a catalog, enroll() checks it)."""
+        insert_rows(self.conn, t.courses, [{"slug": slug, "title": title or slug,
+                                            "price": None if price is None else str(price)}],
+                    conflict="update")
+
+    # -- actions --------------------------------------------------------------------
+
+    def enroll(self, user: str, course: str, *, key: str, payment: Decimal | None = None,
+               invoice: bool = False) -> bool:
+        new = bool(insert_rows(self.conn, t.enrollments, [
+            {"user_id": user, "course": course, "at": self.now, "source": key}],
+            conflict="ignore", returning="course"))
+        if payment is not None:
+            insert_rows(self.conn, t.payments, [{
+                "key": key, "user_id": user, "course": course, "amount": str(payment),
+                "at": self.now}], conflict="ignore")
+        if invoice:
+            number = f"INV-{self.now:%Y%m%d}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+            insert_rows(self.conn, t.invoices, [{
+                "key": key, "user_id": user, "course": course, "number": number,
+                "at": self.now}], conflict="ignore")
+        return new
+
+    def add_tag(self, user: str, tag: str, *, key: str) -> bool:
+        return bool(insert_rows(self.conn, t.tags, [{"user_id": user, "tag": tag,
+                                                     "at": self.now}],
+                                conflict="ignore", returning="tag"))
+
+    def add_to_space(self, user: str, space: str, *, key: str) -> bool:
+        return bool(insert_rows(self.conn, t.spaces, [{"user_id": user, "space": space,
+                                                       "at": self.now}],
+                                conflict="ignore", returning="space"))
+
+    def send_email(self, user: str, to: str | None, *, template: str, subject: str,
+                   body: str, key: str) -> bool:
+        return bool(insert_rows(self.conn, t.emails, [{
+            "key": key, "user_id": user, "to_address": to, "template": template,
+            "subject": subject, "body": body, "at": self.now, "sent_at": None,
+            "error": None}], conflict="ignore", returning="key"))
+
+    def notify(self, user: str, text: str, *, key: str) -> bool:
+        return bool(insert_rows(self.conn, t.notifications, [{
+            "key": key, "user_id": user, "text": text, "at": self.now}],
+            conflict="ignore", returning="key"))
+
+    # -- the event feed -------------------------------------------------------------
+
+    def observe(self, events: Iterable[Mapping[str, Any]]) -> None:
+        """Keep the tables in step with what happened: enrollments, completed units and
+        courses, visits and sign-ins, certificates."""
+        rows: dict[sa.Table, list[dict[str, Any]]] = {}
+        for event in events:
+            user, name = event["user"], event["event"]
+            course = event.get("course")
+            if name == "user.enrolled" and course:
+                rows.setdefault(t.enrollments, []).append(
+                    {"user_id": user, "course": course, "at": self.now, "source": "event"})
+            elif name == "unit.completed" and course:
+                rows.setdefault(t.units, []).append(
+                    {"user_id": user, "course": course, "unit": str(event.get("unit", "")),
+                     "at": self.now})
+            elif name == "course.completed" and course:
+                rows.setdefault(t.completions, []).append(
+                    {"user_id": user, "course": course, "at": self.now})
+            elif name in ("user.visited", "user.signed_in"):
+                self._visited(user, course or "")
+            elif name == "certificate.awarded":
+                rows.setdefault(t.certificates, []).append({
+                    "user_id": user, "certificate": str(event.get("certificate", "")),
+                    "awarded_at": self.now, "expires_at": _moment(event.get("expires_at")),
+                    "detail": dict(event)})
+        for table, batch in rows.items():
+            insert_rows(self.conn, table, _unique(table, batch), conflict="ignore")
+
+    def _visited(self, user: str, course: str) -> None:
+        insert_rows(self.conn, t.visits, [{"user_id": user, "course": course,
+                                           "at": self.now}], conflict="update")
+
+    # -- reading, for tests and tools -----------------------------------------------
+
+    def rows(self, table: sa.Table, user: str) -> list[dict[str, Any]]:
+        order = table.c.at if "at" in table.c else next(iter(table.primary_key.columns))
+        query = sa.select(table).where(table.c.user_id == user).order_by(order)
+        return [dict(r._mapping) for r in self.conn.execute(query)]
+
+
+def _unique(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per primary key (a batch may carry the same fact twice)."""
+    key = [c.name for c in table.primary_key.columns]
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(tuple(row[k] for k in key), row)
+    return list(seen.values())
+
+
+def _moment(value: object) -> pendulum.DateTime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return pendulum.instance(value)
+    parsed = pendulum.parse(str(value), tz="UTC")
+    if isinstance(parsed, pendulum.DateTime):
+        return parsed
+    if isinstance(parsed, pendulum.Date):
+        return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz="UTC")
+    return None
+
+
+class PlatformView:
+    """What the built-in platform knows of a user, for tests and tools
+    (``sim.platform``): each method opens its own short transaction."""
+
+    def __init__(self, db: sa.Engine, platform: SqlPlatform, now: Any) -> None:
+        self._db = db
+        self._platform = platform
+        self._now = now
+
+    def _read(self, table: sa.Table, user: str) -> list[dict[str, Any]]:
+        with self._db.connect() as conn:
+            return self._platform.bind(conn, self._now()).rows(table, user)
+
+    def enrollments(self, user: str) -> list[str]:
+        return [r["course"] for r in self._read(t.enrollments, user)]
+
+    def tags(self, user: str) -> list[str]:
+        return [r["tag"] for r in self._read(t.tags, user)]
+
+    def spaces(self, user: str) -> list[str]:
+        return [r["space"] for r in self._read(t.spaces, user)]
+
+    def payments(self, user: str) -> list[dict[str, Any]]:
+        return self._read(t.payments, user)
+
+    def invoices(self, user: str) -> list[dict[str, Any]]:
+        return self._read(t.invoices, user)
+
+    def emails(self, user: str) -> list[dict[str, Any]]:
+        return self._read(t.emails, user)
+
+    def notifications(self, user: str) -> list[str]:
+        return [r["text"] for r in self._read(t.notifications, user)]
+
+    def add_course(self, slug: str, title: str | None = None,
+                   price: Decimal | float | None = None) -> None:
+        with self._db.begin() as conn:
+            self._platform.bind(conn, self._now()).add_course(slug, title, price)
