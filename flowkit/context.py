@@ -70,9 +70,13 @@ class Run:
         """Record an event for this run's user, committed with the current step and
         routed after it; ``key`` (its idempotency key) makes a retried step emit it once.
         For actions: ``run.emit("user.enrolled", key=..., course=...)``."""
+        self.emit_for(self.user.id, event, key=key, **payload)
+
+    def emit_for(self, user: str, event: str, *, key: str, **payload: Any) -> None:
+        """``emit`` for another user (a manager, say)."""
         if self.emitter is None:
             raise RuntimeError("run.emit() is for actions run by an Engine")
-        self.emitter(event, self.user.id, key, payload)
+        self.emitter(event, user, key, payload)
 
     def idempotency_key(self, step: str | None = None) -> str:
         """A key that is the same each time this visit of ``step`` (default: the current

@@ -214,7 +214,12 @@ def automation(
 def track(
     slug: str, *, title: str | None = None, active: bool = True
 ) -> Callable[[Callable[..., Any] | Flow], Flow]:
-    """Declare a track: a flow users are added to (by ``add_to_track``), named ``slug``."""
+    """Declare a track: a flow users are added to (by ``add_to_track``), named ``slug``.
+
+    A track starts for a user when a ``track.joined`` event names it (``add_to_track``
+    sends one, and so does the app when a user accepts an invitation), once per user
+    unless re-enrollment is asked for. ``active=False`` keeps users from being added.
+    """
     if not isinstance(slug, str) or not _SLUG.match(slug):
         raise DefinitionError(
             f"a track slug is lowercase letters, digits, '-' and '_', got {slug!r}"
@@ -222,8 +227,11 @@ def track(
 
     def decorate(target: Callable[..., Any] | Flow) -> Flow:
         flow = _as_flow(target, "track")
+        # A user starts a track once unless an add_to_track(..., reenroll=True) says
+        # otherwise (the "Add User to Track" step's re-enrollment policy).
         return attrs.evolve(
-            _renamed(flow, slug), kind="track", title=title or slug, active=active
+            _renamed(flow, slug), kind="track", title=title or slug, active=active,
+            reentry="never",
         )
 
     return decorate

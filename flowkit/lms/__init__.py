@@ -18,14 +18,18 @@ from flowkit.lms.actions import (
 )
 from flowkit.lms.emails import TemplateError
 from flowkit.lms.platform import Platform, SqlPlatform
+from flowkit.lms.tracks import DEFAULT_CONFIRMATION, add_to_track, send_message
 
 __all__ = [
     # actions
     "add_tag",
     "add_to_space",
+    "add_to_track",
     "enroll",
     "send_email",
+    "send_message",
     "send_notification",
+    "DEFAULT_CONFIRMATION",
     # the platform
     "Platform",
     "SqlPlatform",

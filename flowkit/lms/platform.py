@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from flowkit.lms import tables as t
 from flowkit.store.bulk import insert_rows
-from flowkit.store.schema import users
+from flowkit.store.schema import runs, users
 
 
 class Platform(Protocol):
@@ -45,6 +45,11 @@ class Platform(Protocol):
     def send_email(self, user: str, to: str | None, *, template: str, subject: str,
                    body: str, key: str) -> bool: ...
     def notify(self, user: str, text: str, *, key: str) -> bool: ...
+    def message(self, user: str, text: str, *, key: str, kind: str = "message",
+                track: str | None = None, button: str | None = None) -> bool: ...
+    def invite(self, user: str, track: str, *, key: str, message: str, button: str,
+               confirmation: str | None, reenroll: bool) -> bool: ...
+    def started_track(self, user: str, track: str) -> bool: ...
 
     # the event feed
     def observe(self, events: Iterable[Mapping[str, Any]]) -> None: ...
@@ -154,6 +159,41 @@ class BoundSqlPlatform:
             "key": key, "user_id": user, "text": text, "at": self.now}],
             conflict="ignore", returning="key"))
 
+    def message(self, user: str, text: str, *, key: str, kind: str = "message",
+                track: str | None = None, button: str | None = None) -> bool:
+        return bool(insert_rows(self.conn, t.messages, [{
+            "key": key, "user_id": user, "kind": kind, "track": track, "text": text,
+            "button": button, "at": self.now}], conflict="ignore", returning="key"))
+
+    def invite(self, user: str, track: str, *, key: str, message: str, button: str,
+               confirmation: str | None, reenroll: bool) -> bool:
+        new = bool(insert_rows(self.conn, t.invitations, [{
+            "key": key, "user_id": user, "track": track, "message": message,
+            "button": button, "confirmation": confirmation, "reenroll": reenroll,
+            "joined_at": None, "at": self.now}], conflict="ignore", returning="key"))
+        if new:
+            self.message(user, message, key=f"{key}:invitation", kind="invitation",
+                         track=track, button=button)
+        return new
+
+    def started_track(self, user: str, track: str) -> bool:
+        """Whether the user has ever started ``track`` (a run of it exists)."""
+        query = sa.select(runs.c.id).where(runs.c.user_id == user, runs.c.flow == track)
+        return self.conn.execute(query.limit(1)).first() is not None
+
+    def _joined(self, user: str, track: str) -> None:
+        """The user joined ``track``: their open invitation to it is accepted and its
+        confirmation message sent."""
+        query = (sa.select(t.invitations).where(
+            t.invitations.c.user_id == user, t.invitations.c.track == track,
+            t.invitations.c.joined_at.is_(None)).order_by(t.invitations.c.at))
+        for row in self.conn.execute(query).all():
+            self.conn.execute(sa.update(t.invitations).where(t.invitations.c.key == row.key)
+                              .values(joined_at=self.now))
+            if row.confirmation:
+                self.message(user, row.confirmation, key=f"{row.key}:confirmation",
+                             kind="confirmation", track=track)
+
     # -- the event feed -------------------------------------------------------------
 
     def observe(self, events: Iterable[Mapping[str, Any]]) -> None:
@@ -175,6 +215,8 @@ class BoundSqlPlatform:
                     {"user_id": user, "course": course, "at": self.now})
             elif name in ("user.visited", "user.signed_in"):
                 self._visited(user, course or "")
+            elif name == "track.joined" and event.get("track"):
+                self._joined(user, str(event["track"]))
             elif name == "certificate.awarded":
                 rows.setdefault(t.certificates, []).append({
                     "user_id": user, "certificate": str(event.get("certificate", "")),
@@ -250,6 +292,14 @@ class PlatformView:
 
     def notifications(self, user: str) -> list[str]:
         return [r["text"] for r in self._read(t.notifications, user)]
+
+    def messages(self, user: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """In-app messages: kind "message", "invitation" (with its button) or
+        "confirmation"."""
+        return [r for r in self._read(t.messages, user) if kind is None or r["kind"] == kind]
+
+    def invitations(self, user: str) -> list[dict[str, Any]]:
+        return self._read(t.invitations, user)
 
     def add_course(self, slug: str, title: str | None = None,
                    price: Decimal | float | None = None) -> None:

@@ -99,3 +99,21 @@ certificates = sa.Table(
     sa.Column("expires_at", UTCDateTime),
     sa.Column("detail", Json, nullable=False),
 )
+
+invitations = _keyed(
+    "lms_track_invitations",  # manual enrollment: the user joins by clicking the button
+    sa.Column("track", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("button", sa.String(200), nullable=False),
+    sa.Column("confirmation", sa.Text),
+    sa.Column("reenroll", sa.Boolean, nullable=False),
+    sa.Column("joined_at", UTCDateTime),
+)
+
+messages = _keyed(
+    "lms_messages",  # in-app messages: track messages, invitations' texts, confirmations
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("track", sa.String(200)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("button", sa.String(200)),
+)

@@ -79,4 +79,7 @@ def load_flows(sources: Iterable[Source] | None = None) -> list[Flow]:
                 raise DuplicateFlowError(flow.name, f"{known.module}", f"{flow.module}")
             flow.program.check_late_names()
             found[flow.name] = flow
+    from flowkit.lms.tracks import check_destinations  # the domain's load-time checks
+
+    check_destinations(found.values())
     return list(found.values())

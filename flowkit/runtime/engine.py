@@ -61,6 +61,7 @@ from flowkit.store import schema as t
 from flowkit.store.repository import SHARDS, DueTimer
 
 MAX_ACTIONS_PER_TRANSITION = 1_000
+TRACK_JOINED = "track.joined"  # starts the track its payload names
 log = logging.getLogger("flowkit")
 
 
@@ -339,6 +340,11 @@ class Engine:
                     continue
                 self._start(batch, flow, user_id, payload, _run_id(key, flow.name))
                 break
+        if name == TRACK_JOINED:
+            track = self.flows.get(str(payload.get("track")))
+            if track is not None and track.kind == "track" and track.active:
+                self._start(batch, track, user_id, payload, _run_id(key, track.name),
+                            reenroll=bool(payload.get("reenroll")))
 
     # -- starting and ending runs ---------------------------------------------
 
@@ -357,11 +363,12 @@ class Engine:
             return self._start(batch, target, str(user), event, str(uuid.uuid4()))
 
     def _start(self, batch: _Batch, flow: Flow, user_id: str, payload: dict[str, Any],
-               run_id: str) -> str | None:
+               run_id: str, *, reenroll: bool = False) -> str | None:
         existing = [r for r in batch.runs_by_user[user_id] if r.flow == flow.name]
-        if flow.reentry == "never" and existing:
+        reentry = "always" if reenroll else flow.reentry
+        if reentry == "never" and existing:
             return None
-        if flow.reentry == "after_exit" and any(r.status in LIVE for r in existing):
+        if reentry == "after_exit" and any(r.status in LIVE for r in existing):
             return None
         row = RunRow(
             id=run_id, flow=flow.name, version=flow.version, user_id=user_id,

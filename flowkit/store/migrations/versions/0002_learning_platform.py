@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 17:49:30.591442
+Create Date: 2026-11-23 17:52:59.684880
 """
 
 from __future__ import annotations
@@ -68,6 +68,17 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_lms_invoices_number'))
     )
     op.create_index(op.f('ix_lms_invoices_user_id'), 'lms_invoices', ['user_id'], unique=False)
+    op.create_table('lms_messages',
+    sa.Column('key', sa.String(length=400), nullable=False),
+    sa.Column('user_id', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('track', sa.String(length=200), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('button', sa.String(length=200), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_lms_messages'))
+    )
+    op.create_index(op.f('ix_lms_messages_user_id'), 'lms_messages', ['user_id'], unique=False)
     op.create_table('lms_notifications',
     sa.Column('key', sa.String(length=400), nullable=False),
     sa.Column('user_id', sa.String(length=200), nullable=False),
@@ -97,6 +108,19 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('user_id', 'tag', name=op.f('pk_lms_tags'))
     )
+    op.create_table('lms_track_invitations',
+    sa.Column('key', sa.String(length=400), nullable=False),
+    sa.Column('user_id', sa.String(length=200), nullable=False),
+    sa.Column('track', sa.String(length=200), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('button', sa.String(length=200), nullable=False),
+    sa.Column('confirmation', sa.Text(), nullable=True),
+    sa.Column('reenroll', sa.Boolean(), nullable=False),
+    sa.Column('joined_at', sa.DateTime(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_lms_track_invitations'))
+    )
+    op.create_index(op.f('ix_lms_track_invitations_user_id'), 'lms_track_invitations', ['user_id'], unique=False)
     op.create_table('lms_unit_completions',
     sa.Column('user_id', sa.String(length=200), nullable=False),
     sa.Column('course', sa.String(length=200), nullable=False),
@@ -115,12 +139,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('lms_visits')
     op.drop_table('lms_unit_completions')
+    op.drop_index(op.f('ix_lms_track_invitations_user_id'), table_name='lms_track_invitations')
+    op.drop_table('lms_track_invitations')
     op.drop_table('lms_tags')
     op.drop_table('lms_space_members')
     op.drop_index(op.f('ix_lms_payments_user_id'), table_name='lms_payments')
     op.drop_table('lms_payments')
     op.drop_index(op.f('ix_lms_notifications_user_id'), table_name='lms_notifications')
     op.drop_table('lms_notifications')
+    op.drop_index(op.f('ix_lms_messages_user_id'), table_name='lms_messages')
+    op.drop_table('lms_messages')
     op.drop_index(op.f('ix_lms_invoices_user_id'), table_name='lms_invoices')
     op.drop_table('lms_invoices')
     op.drop_table('lms_enrollments')
