@@ -77,6 +77,9 @@ class Flow:
     reentry: Reentry = "after_exit"
     title: str | None = None
     active: bool = True
+    # Flows that must run beside this one (an inactivity trigger's watcher): loading
+    # this flow loads them too.
+    companions: tuple[Flow, ...] = attrs.field(default=(), repr=False)
 
     @property
     def ir(self) -> FlowIR:

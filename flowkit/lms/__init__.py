@@ -19,6 +19,7 @@ from flowkit.lms.actions import (
 from flowkit.lms.emails import TemplateError
 from flowkit.lms.platform import Platform, SqlPlatform
 from flowkit.lms.tracks import DEFAULT_CONFIRMATION, add_to_track, send_message
+from flowkit.lms.triggers import field_date, on_inactive
 
 __all__ = [
     # actions
@@ -30,6 +31,9 @@ __all__ = [
     "send_message",
     "send_notification",
     "DEFAULT_CONFIRMATION",
+    # triggers and dates
+    "field_date",
+    "on_inactive",
     # the platform
     "Platform",
     "SqlPlatform",

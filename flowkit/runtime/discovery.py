@@ -64,6 +64,14 @@ def _load(source: Source) -> list[Flow]:
     raise UnknownFlowError(f"cannot load flows from {source!r}")
 
 
+def _with_companions(flows: list[Flow]) -> list[Flow]:
+    out: list[Flow] = []
+    for flow in flows:
+        out.append(flow)
+        out.extend(_with_companions(list(flow.companions)))
+    return out
+
+
 def load_flows(sources: Iterable[Source] | None = None) -> list[Flow]:
     """The flows of ``sources`` (default: the folders automations/ and tracks/ of the
     working directory), each once, with names checked to be unique."""
@@ -71,7 +79,7 @@ def load_flows(sources: Iterable[Source] | None = None) -> list[Flow]:
         sources = [folder for folder in DEFAULT_FOLDERS if Path(folder).is_dir()]
     found: dict[str, Flow] = {}
     for source in sources:
-        for flow in _load(source):
+        for flow in _with_companions(_load(source)):
             known = found.get(flow.name)
             if known is flow:
                 continue

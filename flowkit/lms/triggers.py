@@ -1,0 +1,95 @@
+"""The school's triggers beyond a plain event: inactivity, and dates in user fields.
+
+``@on_inactive(days=14)`` starts a run when a user has not visited the school (or, with
+``course=``, that course) for 14 days. It is driven by ``user.visited`` events: one
+watcher run per user waits for their next visit with a 14-day timeout, so every visit
+moves the same timer row (a thousand visits cost one timer, not a thousand). When the
+timeout passes, a ``user.inactive`` event (with ``days`` and ``course``) starts the
+decorated flow; the watcher then waits for the user's return before watching again.
+
+``field_date(run, "cert_expires", days=-30)`` is the moment 30 days before the date in
+the user's field ``cert_expires``, for ``wait(until=...)``: a naive moment, so it is read
+in the user's own timezone; a moment already past makes the wait go on at once (and its
+history says so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pendulum
+
+from flowkit.context import Run
+from flowkit.dsl.action import action
+from flowkit.dsl.flow import Flow, automation, on
+from flowkit.dsl.primitives import wait_for
+from flowkit.errors import DefinitionError
+
+INACTIVE = "user.inactive"
+VISITED = "user.visited"
+_watchers: dict[tuple[int, str | None], Flow] = {}
+
+
+@action(name="flag_inactive")
+def flag_inactive(days: int, course: str | None, *, run: Run) -> None:
+    run.emit(INACTIVE, key=run.idempotency_key(), days=days, course=course)
+
+
+def _watcher(days: int, course: str | None) -> Flow:
+    """The flow that watches one user's visits for one inactivity trigger."""
+    key = (days, course)
+    if key in _watchers:
+        return _watchers[key]
+
+    def counts(event: dict[str, Any]) -> bool:
+        return course is None or event.get("course") == course
+
+    async def watch(run: Run) -> None:
+        while True:
+            visit = await wait_for("user.visited", timeout={"days": days}, where=counts)
+            if visit is None:
+                await flag_inactive(days, course)
+                await wait_for("user.visited", where=counts)
+
+    name = f"inactivity-{days}d" + (f"-{course}" if course else "")
+    flow = automation(name=name)(on(VISITED)(on("user.signed_up")(watch)))
+    _watchers[key] = flow
+    return flow
+
+
+def on_inactive(days: int, course: str | None = None) -> Callable[[Any], Flow]:
+    """Start the decorated flow when a user has not visited the school (or ``course``)
+    for ``days`` days. The trigger event, ``user.inactive``, carries ``days`` and
+    ``course``."""
+    if not isinstance(days, int) or days <= 0:
+        raise DefinitionError(f"@on_inactive(days=...) takes a positive whole number, "
+                              f"got {days!r}")
+    watcher = _watcher(days, course)
+
+    def matches(event: dict[str, Any]) -> bool:
+        return bool(event.get("days") == days and event.get("course") == course)
+
+    def decorate(target: Any) -> Flow:
+        flow = on(INACTIVE, where=matches)(target)
+        return attrs.evolve(flow, companions=(*flow.companions, watcher))
+
+    return decorate
+
+
+def field_date(run: Run, field: str, *, days: float = 0, hours: float = 0) -> dt.datetime:
+    """The date (or date-time) in the user's field ``field``, moved by ``days`` and
+    ``hours``, as a naive moment for ``wait(until=...)`` (read in the user's timezone)."""
+    raw = run.user.fields.get(field)
+    if raw in (None, ""):
+        raise KeyError(f"user {run.user.id!r} has no {field!r} field to wait for")
+    parsed = pendulum.parse(str(raw), tz=None) if not isinstance(raw, dt.date) else raw
+    if isinstance(parsed, dt.datetime):
+        base = parsed.replace(tzinfo=None)
+    elif isinstance(parsed, dt.date):
+        base = dt.datetime(parsed.year, parsed.month, parsed.day)
+    else:
+        raise ValueError(f"user field {field!r} is {raw!r}, not a date")
+    return base + dt.timedelta(days=days, hours=hours)
