@@ -255,7 +255,7 @@ def test_a_branch_decides_which_path_the_run_takes(simulate, plan, expected):
         await send_email("bye")
 
     sim = simulate(upsell)
-    sim.emit("user.enrolled", user="u1", plan=plan)
+    sim.emit("user.enrolled", user="u1", course="c", plan=plan)
 
     assert done(sim) == ["welcome", expected, "bye"]
     decisions = [h.detail for h in sim.run(user="u1").history if h.kind == "branch"]
@@ -270,7 +270,7 @@ def test_if_not_await_branch_takes_the_body_when_the_answer_is_no(simulate, unit
             await send_email("nudge")
 
     sim = simulate(nudge)
-    sim.emit("user.enrolled", user="u1", units=units)
+    sim.emit("user.enrolled", user="u1", course="c", units=units)
 
     assert done(sim) == expected
     assert sim.run(user="u1").status == "completed"
@@ -344,7 +344,7 @@ def test_a_while_loop_with_a_wait_repeats_until_its_condition_fails(simulate):
         await send_email("last call")
 
     sim = simulate(nudges)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
     sim.advance(days=1, hours=1)
 
     # after one day: two nudges, still looping
@@ -370,7 +370,7 @@ def test_break_leaves_a_waiting_loop_when_the_awaited_event_comes(simulate):
         await send_email("welcome back")
 
     sim = simulate(until_signed_in)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
     sim.advance(days=2, hours=12)
     sim.emit("user.signed_in", user="u1")
     sim.advance(days=5)
@@ -561,8 +561,8 @@ def test_a_bare_return_ends_the_run_before_the_rest_of_the_flow(simulate):
         await send_email("pro-tips")
 
     sim = simulate(only_pro)
-    sim.emit("user.enrolled", user="u1", plan="free")
-    sim.emit("user.enrolled", user="u2", plan="pro")
+    sim.emit("user.enrolled", user="u1", course="c", plan="free")
+    sim.emit("user.enrolled", user="u2", course="c", plan="pro")
     sim.advance(days=2)
 
     assert done(sim, "u1") == ["welcome"]
@@ -619,7 +619,7 @@ def test_locals_assigned_before_a_wait_are_there_after_it(simulate):
                     count + 1, ratio * 2, flag, nothing])
 
     sim = simulate(keeps)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
 
     # while it waits, the saved locals keep their types
     saved = sim.run(user="u1").locals
@@ -740,7 +740,7 @@ def test_wait_for_gives_the_event_payload_when_it_comes(simulate):
         await note(login)
 
     sim = simulate(greet_login)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
     run = sim.run(user="u1")
     assert (run.status, run.waits_for, run.wakes_at) == (
         "waiting", "user.signed_in", T0.add(days=3))
@@ -764,7 +764,7 @@ def test_wait_for_gives_none_when_it_times_out(simulate):
             await note("timed out")
 
     sim = simulate(greet_login)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
     sim.advance(days=2, hours=23)
     assert done(sim) == []
 
@@ -1100,8 +1100,8 @@ def test_a_state_exit_is_checked_before_every_step(simulate):
         await send_email("reminder")
 
     sim = simulate(drip)
-    sim.emit("user.enrolled", user="u1")
-    sim.emit("user.enrolled", user="u2")
+    sim.emit("user.enrolled", user="u1", course="c")
+    sim.emit("user.enrolled", user="u2", course="c")
     sim.advance(days=1)
 
     # when u1 unsubscribes while the run waits
@@ -1200,12 +1200,12 @@ def test_by_default_a_user_reenters_only_after_the_run_ended(simulate):
 
     assert drip.reentry == "after_exit"
     sim = simulate(drip)
-    sim.emit("user.enrolled", user="u1")
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
+    sim.emit("user.enrolled", user="u1", course="c")
     assert len(sim.runs(user="u1")) == 1
 
     sim.advance(days=2)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
 
     assert [r.status for r in sim.runs(user="u1")] == ["completed", "waiting"]
 
@@ -1217,9 +1217,9 @@ def test_reentry_never_starts_a_user_only_once(simulate):
         await send_email("welcome")
 
     sim = simulate(once)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
     sim.advance(days=1)
-    sim.emit("user.enrolled", user="u1")
+    sim.emit("user.enrolled", user="u1", course="c")
 
     assert len(sim.runs(user="u1")) == 1
     assert done(sim) == ["welcome"]
@@ -1247,8 +1247,8 @@ def test_an_event_with_a_seen_idempotency_key_starts_nothing(simulate):
         await send_email("welcome")
 
     sim = simulate(every_time)
-    first = sim.emit("user.enrolled", user="u1", idempotency_key="enrol-42")
-    again = sim.emit("user.enrolled", user="u1", idempotency_key="enrol-42")
+    first = sim.emit("user.enrolled", user="u1", course="c", idempotency_key="enrol-42")
+    again = sim.emit("user.enrolled", user="u1", course="c", idempotency_key="enrol-42")
 
     assert (first.duplicate, again.duplicate) == (False, True)
     assert len(sim.runs(user="u1")) == 1

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import pendulum
 import sqlalchemy as sa
 
+from flowkit.lms import events
 from flowkit.lms import tables as t
 from flowkit.store.bulk import insert_rows
 from flowkit.store.schema import runs, users
@@ -57,6 +58,10 @@ class Platform(Protocol):
 
 class SqlPlatform:
     """The built-in platform: its tables, in flowkit's database."""
+
+    def check_event(self, name: str, payload: Mapping[str, Any]) -> None:
+        """Refuse an event of the school's vocabulary that lacks a required field."""
+        events.check(name, payload)
 
     def bind(self, conn: sa.Connection, now: pendulum.DateTime) -> BoundSqlPlatform:
         return BoundSqlPlatform(conn, now)

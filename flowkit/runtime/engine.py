@@ -271,6 +271,9 @@ class Engine:
             raise EventError(f"an event needs a name (event=...), got {name!r}")
         if user is None or user == "":
             raise EventError(f"event {name!r} needs a user (user=...)")
+        check = getattr(self.platform, "check_event", None)
+        if check is not None:
+            check(name, fields)
         try:
             payload = _json.to_jsonable({"event": name, "user": str(user), **fields})
         except (TypeError, ValueError) as error:

@@ -134,3 +134,17 @@ def test_questions_read_what_the_events_told_the_platform() -> None:
                    for h in sim.run(user="u1", flow="questions").history if h.kind == "branch"}
         assert answers == {"enrolled?": True, "two units?": True, "tagged vip?": False,
                            "returned?": True}
+
+
+def test_an_event_without_a_field_its_triggers_need_is_refused_and_nothing_is_recorded(
+        ) -> None:
+    from flowkit.errors import EventError
+
+    with Simulation(space_on_enrollment) as sim:
+        with pytest.raises(EventError, match=r"'user\.enrolled' needs course=\.\.\.") as error:
+            sim.emit_many([{"event": "user.signed_in", "user": "u1"},
+                           {"event": "user.enrolled", "user": "u1"}])
+        assert "without course" in str(error.value)
+        assert sim.runs() == []
+        sim.emit("user.enrolled", user="u1", course="python-101")  # the fixed event
+        assert sim.platform.spaces("u1") == ["course:python-101"]

@@ -56,7 +56,7 @@ def test_a_sixty_day_flow_is_simulated_quickly() -> None:
             await note(f"day {day + 1}")
 
     with Simulation(daily) as sim:
-        sim.emit("user.enrolled", user="u1")
+        sim.emit("user.enrolled", user="u1", course="c")
         assert sim.advance(days=60) == 60
         assert sim.actions()[-1].args["text"] == "day 60"
         assert sim.run(user="u1").status == "completed"
