@@ -254,5 +254,27 @@ def retry(run_id: str, database_url: str | None) -> None:
     click.echo(f"run {run_id} retried: now {record.status} at {record.step}")
 
 
+@main.command()
+@click.argument("template", required=False)
+@click.argument("name", required=False)
+@click.option("--list", "list_only", is_flag=True, help="List the premade templates.")
+@click.option("--folder", default="automations", show_default=True,
+              help="Where to write the module (its email goes to emails/ beside it).")
+def new(template: str | None, name: str | None, list_only: bool, folder: str) -> None:
+    """Write the premade TEMPLATE as a ready automation NAME: automations/NAME.py (and
+    its email). Without arguments, or with --list, list the templates."""
+    from flowkit.lms import templates
+
+    if list_only or template is None:
+        click.echo("premade templates (flowkit new TEMPLATE NAME):")
+        for premade in templates.list():
+            click.echo(f"  {premade.slug:<18} {premade.title}: {premade.summary}")
+        return
+    written = templates.write(template, name or "", folder)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"edit its settings, then check it with `flowkit compile {written[0]}`")
+
+
 if __name__ == "__main__":
     main()
