@@ -9,11 +9,15 @@ It is also the sweeper: every ``sweep_after`` seconds it re-sends a message for 
 kind of pending work even when the queues look busy, so work whose message was lost
 (Redis restarted empty, a worker died holding it) is picked up within
 ``sweep_after + interval`` seconds (10.1 s by default).
+
+When SMTP_URL is set it also delivers the email outbox (``flowkit.lms.mailer.Relay``),
+on a thread of its own so that a slow mail server never delays a nudge.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 
@@ -58,6 +62,11 @@ class Scheduler:
         self._worker = worker
         self._last_route: dict[int, float] = {}
         self._last_sweep = time.monotonic()
+        self.mail = None
+        if os.environ.get("SMTP_URL"):
+            from flowkit.lms.mailer import Relay
+
+            self.mail = Relay(db, os.environ["SMTP_URL"], clock)
         self.metrics = None
         if metrics_port:
             from flowkit.runtime.metrics import SchedulerMetrics
@@ -96,6 +105,8 @@ class Scheduler:
                 route_messages += 1
         if self.metrics is not None:
             self.metrics.observe(due, len(shards), depth)
+        if self.mail is not None:
+            self.mail.nudge()
         return Snapshot(now, due, len(shards), timer_messages, route_messages, depth)
 
     def sleep_time(self) -> float:
@@ -119,3 +130,5 @@ class Scheduler:
 
                 log.warning("scheduler poll failed, retrying: %s", error)
                 stop.wait(1.0)
+        if self.mail is not None:
+            self.mail.join(30)  # let a delivery under way commit what it sent
