@@ -105,6 +105,10 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
     from flowkit.runtime import worker
     from flowkit.runtime.scheduler import Scheduler
 
+    # The scheduler first: if it cannot start (a bad SMTP_URL, a metrics port in use),
+    # no worker process is left behind.
+    scheduler = Scheduler(engine, worker.broker, clock, metrics_port=(
+        options.metrics_port + 1 if options.metrics_port else None))
     command = services.worker_command(options.processes, options.threads)
     workers = subprocess.Popen(command, env={**services.WORKER_ENV, **env})
     echo(f"started {options.processes} worker processes × {options.threads} threads "
@@ -112,8 +116,6 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler = Scheduler(engine, worker.broker, clock, metrics_port=(
-        options.metrics_port + 1 if options.metrics_port else None))
     threads = [threading.Thread(target=scheduler.run, args=(stop,), name="scheduler",
                                 daemon=True)]
     demo = None
@@ -171,7 +173,9 @@ def _progress(store: Store, scheduler: Any, clock: Clock, started: float
     line = (f"[{time.monotonic() - started:5.1f}s | {clock.now():%Y-%m-%d %H:%M}] runs: "
             f"{statuses} | timers {timers} ({due} due) | events to route {unrouted} | "
             f"queued messages {queued}")
-    idle = bool(counts) and not by_status.get("waiting") and not due and not unrouted
+    # Idle: nothing to route and no timer left: what still waits, waits for an event
+    # (an inactivity watcher waiting for the user's return, say).
+    idle = bool(counts) and not timers and not unrouted
     return line, idle
 
 
