@@ -306,6 +306,20 @@ class PlatformView:
     def invitations(self, user: str) -> list[dict[str, Any]]:
         return self._read(t.invitations, user)
 
+    def tracks(self, user: str) -> list[str]:
+        """The tracks the user has started, oldest first (a re-enrollment twice)."""
+        query = (sa.select(runs.c.flow).where(runs.c.user_id == user)
+                 .where(runs.c.flow.in_(self._track_names())).order_by(runs.c.created_at))
+        with self._db.connect() as conn:
+            return [r[0] for r in conn.execute(query)]
+
+    def _track_names(self) -> list[str]:
+        from flowkit.store.schema import flow_versions
+
+        with self._db.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(flow_versions.c.flow).where(
+                flow_versions.c.kind == "track").distinct())]
+
     def add_course(self, slug: str, title: str | None = None,
                    price: Decimal | float | None = None) -> None:
         with self._db.begin() as conn:

@@ -132,3 +132,9 @@ def test_a_destination_that_is_not_an_active_other_track_is_a_load_error(
         Simulation(*flows)  # type: ignore[arg-type]
     assert error.value.file.endswith("test_tracks.py")
     assert error.value.line > 0
+
+
+def test_sim_platform_lists_the_tracks_a_user_started(sim: Simulation) -> None:
+    sim.emit("track.joined", user="u1", track="day-1")
+    sim.advance(days=1)
+    assert sorted(sim.platform.tracks("u1")) == ["day-1", "week-1"]
