@@ -445,6 +445,30 @@ class Engine:
             row.attempts = 0
             self._transition(batch, row, Retry())
 
+    def migrate(self, flow: str, from_step: str, to_step: str) -> list[str]:
+        """Move the runs of ``flow`` that wait or are parked at ``from_step`` (which the
+        current version may no longer have) to ``to_step`` of the current version, and
+        run that step afresh (a wait there starts now). Returns the runs moved."""
+        target = self._flow(flow)
+        if to_step not in self.machines[flow].index:
+            steps = ", ".join(s.id for s in target.ir.steps)
+            raise UnknownFlowError(f"{flow!r} has no step {to_step!r} (its steps: {steps})")
+        moved: list[str] = []
+        with self._batch() as batch:
+            rows = [r for r in self.store.find_runs(batch.conn, flow=flow)
+                    if r.step == from_step and r.status in ("waiting", "parked")]
+            locked = self.store.runs(batch.conn, [r.id for r in rows], lock=True)
+            batch.load_users(r.user_id for r in locked.values())
+            for row in locked.values():
+                if row.step != from_step or row.status not in ("waiting", "parked"):
+                    continue
+                self._history(batch, row.id, HistoryEntry(
+                    batch.now, "migrated", to_step, {"from": from_step, "to": to_step}))
+                row.step, row.attempts = to_step, 0
+                self._transition(batch, row, Retry())
+                moved.append(row.id)
+        return moved
+
     def _transition(self, batch: _Batch, row: RunRow, inp: Input) -> None:
         user = batch.users.get(row.user_id) or User(id=row.user_id)
         flow = self.flows.get(row.flow)

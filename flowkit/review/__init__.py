@@ -1,0 +1,1 @@
+"""Tools for reviewers and on-call engineers: check, graph, docs, inspect."""
