@@ -390,5 +390,31 @@ def migrate(flow: str, from_step: str, to_step: str, database_url: str | None) -
     click.echo(f"moved {len(moved)} run(s) of {flow} from {from_step} to {to_step}")
 
 
+@main.command()
+@click.argument("ref")
+@click.option("--database-url", default=None,
+              help="Count the runs waiting at each removed or changed step.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.option("--allow-stranded", is_flag=True,
+              help="Exit 0 even when the change strands waiting runs.")
+def diff(ref: str, database_url: str | None, as_json: bool, allow_stranded: bool) -> None:
+    """What the working tree changes in each flow since the git REF, as Markdown for a
+    pull request (or JSON); exits 1 when it strands waiting runs."""
+    from pathlib import Path
+
+    from flowkit.review import diff as review
+    from flowkit.runtime.discovery import DEFAULT_FOLDERS, load_flows
+
+    before = review.flows_at(ref, Path.cwd())
+    after = {f.name: f.ir for f in load_flows(
+        [folder for folder in DEFAULT_FOLDERS if Path(folder).is_dir()])}
+    resting = review.resting_runs(database_url) if database_url else None
+    diffs = review.compare(before, after, resting)
+    click.echo(review.as_json(diffs) if as_json
+               else review.markdown(diffs, ref, resting is not None), nl=False)
+    if any(d.stranded for d in diffs) and not allow_stranded:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,195 @@
+"""``flowkit diff <git-ref>``: what a change does to each flow, and to the runs waiting.
+
+The flows at the ref are compiled in a separate process from a copy of the ref's
+``automations/``, ``tracks/`` and ``emails/`` (so the two versions never share a module),
+the working tree's in this one. Steps are matched by id: a step is added, removed,
+changed (same id, another call) or moved (same id, another place among the steps). A
+change is compatible for waiting runs when no step a run can rest at (a wait, a
+wait_for, or any step a parked run stopped at) was removed or changed; given a database,
+the runs resting at each such step are counted: the runs the change would strand.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from flowkit.errors import FlowkitError
+from flowkit.ir import FlowIR, Step
+
+FOLDERS = ("automations", "tracks", "emails")
+
+
+class DiffError(FlowkitError, RuntimeError):
+    """The ref cannot be read or its flows cannot be compiled."""
+
+
+@attrs.frozen
+class StepChange:
+    step: str
+    change: str  # added | removed | changed | moved
+    before: str | None = None
+    after: str | None = None
+    waiting: int = 0  # runs resting at this step (removed or changed steps only)
+
+
+@attrs.frozen
+class FlowDiff:
+    flow: str
+    status: str  # added | removed | changed
+    version_before: str | None
+    version_after: str | None
+    steps: tuple[StepChange, ...]
+
+    @property
+    def stranded(self) -> int:
+        """Runs resting at a step the new version no longer has."""
+        return sum(s.waiting for s in self.steps if s.change == "removed")
+
+    @property
+    def compatible(self) -> bool:
+        """Whether every run waiting in the old version can resume in the new one: no
+        wait or wait_for was removed, and no run rests at a removed step."""
+        return not any(s.change == "removed" and s.before and _rests(s.before)
+                       for s in self.steps) and self.stranded == 0
+
+
+def _rests(call: str) -> bool:
+    return call.startswith(("wait(", "wait_for("))
+
+
+def flows_at(ref: str, repo: Path) -> dict[str, FlowIR]:
+    """The flows of ``ref``, compiled from a copy of its flow folders."""
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref, "--",
+             *[f for f in FOLDERS if _tracked(repo, ref, f)]],
+            cwd=repo, capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError as error:
+        raise DiffError(f"cannot read {ref!r}: {error.stderr.decode().strip()}") from error
+    with tempfile.TemporaryDirectory(prefix="flowkit-diff-") as tmp:
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        sources = [f for f in ("automations", "tracks") if (Path(tmp) / f).is_dir()]
+        if not sources:
+            return {}
+        done = subprocess.run(
+            [sys.executable, "-m", "flowkit.cli", "compile", "--json", *sources],
+            cwd=tmp, capture_output=True, text=True,
+            env={**_clean_env(), "PYTHONPATH": tmp, "FLOWKIT_EMAILS": f"{tmp}/emails"})
+        if done.returncode != 0:
+            raise DiffError(f"the flows at {ref!r} do not compile: "
+                            f"{done.stderr.strip().splitlines()[-1] if done.stderr else ''}")
+        return {d["name"]: FlowIR.from_dict(d) for d in json.loads(done.stdout)}
+
+
+def _tracked(repo: Path, ref: str, folder: str) -> bool:
+    listed = subprocess.run(["git", "ls-tree", "--name-only", ref, folder], cwd=repo,
+                            capture_output=True, text=True)
+    return bool(listed.stdout.strip())
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def compare(before: dict[str, FlowIR], after: dict[str, FlowIR],
+            resting: dict[tuple[str, str], int] | None = None) -> list[FlowDiff]:
+    """Flow by flow, what changed; ``resting`` counts runs by (flow, step)."""
+    resting = resting or {}
+    out = []
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old is not None and new is not None and old.version == new.version:
+            continue
+        steps = _step_changes(old.steps if old else (), new.steps if new else (),
+                              name, resting)
+        status = "added" if old is None else "removed" if new is None else "changed"
+        out.append(FlowDiff(name, status, old.version if old else None,
+                            new.version if new else None, tuple(steps)))
+    return out
+
+
+def _step_changes(old: Iterable[Step], new: Iterable[Step], flow: str,
+                  resting: dict[tuple[str, str], int]) -> list[StepChange]:
+    old_steps = {s.id: s for s in old}
+    new_steps = {s.id: s for s in new}
+    old_order = [s for s in old_steps if s in new_steps]
+    new_order = [s for s in new_steps if s in old_steps]
+    changes = []
+    for sid, step in old_steps.items():
+        waiting = resting.get((flow, sid), 0)
+        if sid not in new_steps:
+            changes.append(StepChange(sid, "removed", step.call, None, waiting))
+        elif new_steps[sid].call != step.call or new_steps[sid].kind != step.kind:
+            changes.append(StepChange(sid, "changed", step.call, new_steps[sid].call,
+                                      waiting))
+        elif old_order.index(sid) != new_order.index(sid):
+            changes.append(StepChange(sid, "moved", step.call, step.call))
+    changes += [StepChange(sid, "added", None, step.call)
+                for sid, step in new_steps.items() if sid not in old_steps]
+    return changes
+
+
+def resting_runs(database_url: str) -> dict[tuple[str, str], int]:
+    """How many runs wait or are parked at each (flow, step)."""
+    import sqlalchemy as sa
+
+    from flowkit.store import database
+    from flowkit.store.schema import runs
+
+    engine = database.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(runs.c.flow, runs.c.step, sa.func.count())
+                .where(runs.c.status.in_(("waiting", "parked")))
+                .group_by(runs.c.flow, runs.c.step))
+            return {(r[0], r[1]): int(r[2]) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def markdown(diffs: list[FlowDiff], ref: str, counted: bool) -> str:
+    if not diffs:
+        return f"No flow changed since `{ref}`.\n"
+    lines = [f"### Flow changes since `{ref}`", ""]
+    for d in diffs:
+        verdict = "compatible with waiting runs" if d.compatible else (
+            f"**strands {d.stranded} waiting run(s)**" if d.stranded
+            else "**removes a wait: runs resting there would be stranded**")
+        versions = f"{d.version_before or '—'} → {d.version_after or '—'}"
+        lines += [f"#### `{d.flow}` ({d.status}, {versions}): {verdict}", ""]
+        if d.steps:
+            header = "| step | change | before | after |"
+            sep = "|---|---|---|---|"
+            if counted:
+                header, sep = header + " waiting runs |", sep + "---|"
+            lines += [header, sep]
+            for s in d.steps:
+                row = (f"| `{s.step}` | {s.change} | {_code(s.before)} | {_code(s.after)} |")
+                lines.append(row + (f" {s.waiting} |" if counted else ""))
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _code(text: str | None) -> str:
+    return f"`{text}`" if text else ""
+
+
+def as_json(diffs: list[FlowDiff]) -> str:
+    def encode(d: FlowDiff) -> dict[str, Any]:
+        return {**attrs.asdict(d), "compatible": d.compatible, "stranded": d.stranded}
+
+    return json.dumps([encode(d) for d in diffs], indent=2)
