@@ -312,13 +312,7 @@ class _Compiler:
         self._mark(head)
         self._jump_if(self._test(stmt.test), body, orelse)
         self._mark(body)
-        self.loops.append(_Loop(head=head, exit=done))
-        self._block(stmt.body)
-        self.loops.pop()
-        self._jump(head)
-        self._mark(orelse)
-        self._block(stmt.orelse)
-        self._mark(done)
+        self._loop_rest(stmt, head, orelse, done)
 
     def _for(self, stmt: ast.For) -> None:
         self._no_await_in(stmt.target, stmt.iter)
@@ -334,6 +328,12 @@ class _Compiler:
             ast.parse(f"{index} < len({items})", mode="eval").body, stmt), body, orelse)
         self._mark(body)
         self._plain(f"{ast.unparse(stmt.target)} = {items}[{index}]\n{index} += 1", stmt)
+        self._loop_rest(stmt, head, orelse, done)
+
+    def _loop_rest(self, stmt: ast.While | ast.For, head: _Label, orelse: _Label,
+                   done: _Label) -> None:
+        """A loop's body (break: to ``done``, continue: to ``head``), the jump back,
+        then its ``else``."""
         self.loops.append(_Loop(head=head, exit=done))
         self._block(stmt.body)
         self.loops.pop()
