@@ -166,7 +166,7 @@ class Machine:
             )
         except Exception as error:  # author code failed: the run fails, not the engine
             return Failed(self._describe(error))
-        if not isinstance(outcome, Failed | Exited):
+        if not isinstance(outcome, Exited):  # a failed run is retried with its locals
             state.locals = {n: ns[n] for n in self.flow.ir.locals if n in ns}
         if isinstance(outcome, Suspended):
             problem = _unsaveable(state.locals)

@@ -131,11 +131,11 @@ class BoundSqlPlatform:
         new = bool(insert_rows(self.conn, t.enrollments, [
             {"user_id": user, "course": course, "at": self.now, "source": key}],
             conflict="ignore", returning="course"))
-        if payment is not None:
+        if new and payment is not None:
             insert_rows(self.conn, t.payments, [{
                 "key": key, "user_id": user, "course": course, "amount": str(payment),
                 "at": self.now}], conflict="ignore")
-        if invoice:
+        if new and invoice:
             number = f"INV-{self.now:%Y%m%d}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
             insert_rows(self.conn, t.invoices, [{
                 "key": key, "user_id": user, "course": course, "number": number,
@@ -184,6 +184,14 @@ class BoundSqlPlatform:
     def started_track(self, user: str, track: str) -> bool:
         """Whether the user has ever started ``track`` (a run of it exists)."""
         query = sa.select(runs.c.id).where(runs.c.user_id == user, runs.c.flow == track)
+        return self.conn.execute(query.limit(1)).first() is not None
+
+    def joining_reenrolls(self, user: str, track: str) -> bool:
+        """Whether the user joined ``track`` just now through an invitation that asked
+        for re-enrollment (a new instance even if they started it before)."""
+        query = sa.select(t.invitations.c.key).where(
+            t.invitations.c.user_id == user, t.invitations.c.track == track,
+            t.invitations.c.joined_at == self.now, t.invitations.c.reenroll.is_(True))
         return self.conn.execute(query.limit(1)).first() is not None
 
     def _joined(self, user: str, track: str) -> None:

@@ -81,13 +81,14 @@ def on_inactive(days: int, course: str | None = None) -> Callable[[Any], Flow]:
 
 def field_date(run: Run, field: str, *, days: float = 0, hours: float = 0) -> dt.datetime:
     """The date (or date-time) in the user's field ``field``, moved by ``days`` and
-    ``hours``, as a naive moment for ``wait(until=...)`` (read in the user's timezone)."""
+    ``hours``, for ``wait(until=...)``: a date or a naive date-time is read in the
+    user's timezone; a date-time with an offset keeps it."""
     raw = run.user.fields.get(field)
     if raw in (None, ""):
         raise KeyError(f"user {run.user.id!r} has no {field!r} field to wait for")
     parsed = pendulum.parse(str(raw), tz=None) if not isinstance(raw, dt.date) else raw
     if isinstance(parsed, dt.datetime):
-        base = parsed.replace(tzinfo=None)
+        base = parsed  # an explicit offset is kept; a naive one is the user's local time
     elif isinstance(parsed, dt.date):
         base = dt.datetime(parsed.year, parsed.month, parsed.day)
     else:

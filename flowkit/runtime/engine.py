@@ -124,8 +124,8 @@ class _Batch:
         for uid, row in self.engine.store.users(self.conn, missing).items():
             self.users[uid] = User(
                 id=uid, name=row["name"], email=row["email"], manager=row["manager"],
-                timezone=row["timezone"] or "UTC", fields=row["fields"] or {},
-                platform=self.platform,
+                timezone=row["timezone"] or "UTC",
+                fields=_json.from_jsonable(row["fields"] or {}), platform=self.platform,
             )
         for uid in missing - self.users.keys():
             self.users[uid] = User(id=uid, platform=self.platform)
@@ -162,10 +162,8 @@ class Engine:
         self.hooks = tuple(hooks)
         self.batch_size = batch_size
         self.dispatcher: Dispatcher = dispatcher or InlineDispatcher()
-        if platform is None:  # the built-in SQL platform: flowkit.lms's tables
-            from flowkit.lms.platform import SqlPlatform
-
-            platform = SqlPlatform()
+        if platform is None:
+            platform = _default_platform()
         self.platform = platform
         self.action_attempts = action_attempts
         self.action_backoff = action_backoff
@@ -346,8 +344,11 @@ class Engine:
         if name == TRACK_JOINED:
             track = self.flows.get(str(payload.get("track")))
             if track is not None and track.kind == "track" and track.active:
+                invited = getattr(batch.platform, "joining_reenrolls", None)
+                reenroll = bool(payload.get("reenroll")) or bool(
+                    invited and invited(user_id, track.name))
                 self._start(batch, track, user_id, payload, _run_id(key, track.name),
-                            reenroll=bool(payload.get("reenroll")))
+                            reenroll=reenroll)
 
     # -- starting and ending runs ---------------------------------------------
 
@@ -443,7 +444,8 @@ class Engine:
                     f"run {run_id} is {row.status}; only failed or parked runs are retried")
             batch.load_users([row.user_id])
             row.attempts = 0
-            self._transition(batch, row, Retry())
+            # A run that failed before its first step starts again from the top.
+            self._transition(batch, row, Retry() if row.step else Start())
 
     def migrate(self, flow: str, from_step: str, to_step: str) -> list[str]:
         """Move the runs of ``flow`` that wait or are parked at ``from_step`` (which the
@@ -655,6 +657,25 @@ class Engine:
         return [ActionRecord(key=r["key"], name=r["action"], args=r["args"],
                              user=r["user_id"], run=r["run_id"], flow=r["flow"],
                              step=r["step"], at=r["at"], result=r["result"]) for r in rows]
+
+
+def _default_platform() -> Any:
+    """FLOWKIT_PLATFORM ("package.module:Class", made with no arguments) names an
+    adapter to the school's own system; else the built-in SQL platform."""
+    import importlib
+    import os
+
+    spec = os.environ.get("FLOWKIT_PLATFORM")
+    if not spec:
+        from flowkit.lms.platform import SqlPlatform
+
+        return SqlPlatform()
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)()
+    except (ImportError, AttributeError, ValueError) as error:
+        raise UnknownFlowError(f"FLOWKIT_PLATFORM={spec!r} names no platform class: "
+                               f"{error}") from error
 
 
 def _moment(text: str) -> pendulum.DateTime:

@@ -351,4 +351,5 @@ class Store:
         insert_rows(conn, t.history, [
             {"run_id": run_id, "at": changes.history_at[run_id], "entries": entries}
             for run_id, entries in changes.history.items()])
-        insert_rows(conn, t.actions, changes.actions)
+        # A retried step's action keeps its key: the ledger keeps the first record.
+        insert_rows(conn, t.actions, changes.actions, conflict="ignore")
