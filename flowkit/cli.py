@@ -416,5 +416,32 @@ def diff(ref: str, database_url: str | None, as_json: bool, allow_stranded: bool
         sys.exit(1)
 
 
+@main.command("check")
+@click.argument("paths", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--max-messages-per-day", type=click.IntRange(min=1), default=3,
+              show_default=True, help="The most messages a flow may send a user in a day.")
+def check_command(paths: tuple[str, ...], as_json: bool, max_messages_per_day: int) -> None:
+    """Check flows before they run: enrollment cycles, track destinations, unknown
+    events, email templates and placeholders, unreachable steps, messages per day,
+    duplicate names. One finding per line (file:line: severity: flow: message [check]
+    (fix: hint)); exits 1 when any is an error.
+
+    PATHS are module names, .py files or folders (default: automations/ and tracks/).
+    """
+    from flowkit.review.check import Options, check
+
+    report = check(list(paths), Options(max_messages_per_day=max_messages_per_day))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for finding in report.findings:
+            click.echo(str(finding))
+        counts = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in (
+            (len(report.flows), "flow"), (report.errors, "error"), (report.warnings, "warning"))]
+        click.echo(f"checked {counts[0]}: {counts[1]}, {counts[2]}", err=True)
+    sys.exit(1 if report.errors else 0)
+
+
 if __name__ == "__main__":
     main()
