@@ -443,5 +443,57 @@ def check_command(paths: tuple[str, ...], as_json: bool, max_messages_per_day: i
     sys.exit(1 if report.errors else 0)
 
 
+@main.command("graph")
+@click.argument("flow")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]),
+              default="mermaid", show_default=True,
+              help="Mermaid (renders in pull requests), Graphviz DOT, or SVG (needs Graphviz).")
+@click.option("--sources", multiple=True, help="Modules, files or folders of flows "
+              "(repeatable; default: automations/ and tracks/).")
+def graph_command(flow: str, fmt: str, sources: tuple[str, ...]) -> None:
+    """Draw FLOW, a flow's name, as a diagram: its triggers, steps, decisions, exits."""
+    from flowkit.review.formats import find_flow, render
+    from flowkit.runtime.discovery import load_flows
+
+    click.echo(render(find_flow(load_flows(list(sources) or None), flow), fmt), nl=False)
+
+
+@main.command("docs")
+@click.option("--out", default="docs/flows", show_default=True,
+              type=click.Path(file_okay=False), help="The folder of the generated pages.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 listing the pages that are out of date.")
+@click.option("--sources", multiple=True, help="Modules, files or folders of flows "
+              "(repeatable; default: automations/ and tracks/).")
+def docs_command(out: str, check: bool, sources: tuple[str, ...]) -> None:
+    """Write a Markdown page per flow (triggers, exits, diagram, steps) and an index,
+    and remove the pages of flows that no longer exist."""
+    from pathlib import Path
+
+    from flowkit.review.docs import sync_docs
+    from flowkit.runtime.discovery import load_flows
+
+    folder = Path(out)
+    report = sync_docs(load_flows(list(sources) or None), folder, check=check)
+    if check:
+        if report.stale:
+            count = len(report.stale)
+            pages = "1 page is" if count == 1 else f"{count} pages are"
+            click.echo(f"{pages} out of date in {folder} (run `flowkit docs`):", err=True)
+            for name in report.stale:
+                why = "no longer a flow" if name in report.removed else \
+                    "changed" if (folder / name).exists() else "missing"
+                click.echo(f"  {folder / name}: {why}", err=True)
+            sys.exit(1)
+        click.echo(f"{out}: {report.pages} pages, up to date")
+        return
+    for name in report.written:
+        click.echo(f"wrote {folder / name}")
+    for name in report.removed:
+        click.echo(f"removed {folder / name}")
+    click.echo(f"{out}: {report.pages} pages, {len(report.written)} written, "
+               f"{len(report.removed)} removed")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,267 @@
+"""Readable text for diagrams and docs: what a trigger or exit tests, how long a wait
+lasts, what a ``wait_for`` waits for.
+
+Conditions are read from source: a ``where=lambda event: ...`` shows as its body, a
+function whose body is one ``return`` as the returned expression, with the values of its
+closure variables filled in (so ``@on_inactive(days=14)`` reads ``event.get('days') ==
+14 and ...`` rather than ``matches(...)``). Whatever cannot be read shows as ``...``.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import linecache
+from collections.abc import Callable, Sequence
+from types import CodeType
+from typing import Any
+
+from flowkit.dsl.flow import EventExit, Exit, Flow, Trigger
+
+MAX_LABEL = 80
+_UNITS = ("days", "hours", "minutes", "seconds")
+Literal = str | int | float | bool | None
+_LITERALS = (str, int, float, bool, type(None))
+
+
+def shorten(text: str, limit: int = MAX_LABEL) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# -- conditions ------------------------------------------------------------------
+
+
+def condition(fn: Callable[..., Any]) -> str:
+    """The condition a ``where=`` or state-exit function tests, as source text."""
+    expr = _expression(fn)
+    if expr is not None:
+        return shorten(ast.unparse(expr))
+    name = getattr(fn, "__name__", "<lambda>")
+    return "..." if name == "<lambda>" else f"{name}(...)"
+
+
+def trigger_text(trigger: Trigger) -> str:
+    where = f" where {condition(trigger.where)}" if trigger.where is not None else ""
+    return f"on {trigger.event}{where}"
+
+
+def track_trigger_text(flow: Flow) -> str:
+    """A track has no ``@on``: it starts on the ``track.joined`` event that names it."""
+    inactive = " (inactive: nobody is added)" if not flow.active else ""
+    return f"on track.joined where track == {flow.name!r}{inactive}"
+
+
+def start_texts(flow: Flow) -> list[str]:
+    """What starts a run of ``flow``, one line per trigger."""
+    texts = [trigger_text(t) for t in flow.triggers]
+    if flow.kind == "track" and not texts:
+        texts.append(track_trigger_text(flow))
+    return texts
+
+
+def exit_text(exit_: Exit) -> str:
+    if isinstance(exit_, EventExit):
+        same = f" (same {', '.join(exit_.same)})" if exit_.same else ""
+        where = f" where {condition(exit_.where)}" if exit_.where is not None else ""
+        return f"exit when {exit_.event}{same}{where}"
+    return f"exit when {condition(exit_.predicate)}"
+
+
+def _expression(fn: Callable[..., Any]) -> ast.expr | None:
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, CodeType):
+        return None
+    linecache.checkcache(code.co_filename)
+    tree = _parse("".join(linecache.getlines(code.co_filename)))
+    if tree is None:
+        return None
+    expr = _lambda_body(tree, code) if code.co_name == "<lambda>" else _returned(tree, code)
+    if expr is None:
+        return None
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) \
+            and expr.func.id == "bool" and len(expr.args) == 1 and not expr.keywords:
+        expr = expr.args[0]  # `return bool(x)` reads as x
+    closure = dict(zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=True))
+    values: dict[str, Literal] = {}
+    for name, cell in closure.items():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # not yet set
+            continue
+        if isinstance(value, _LITERALS):
+            values[name] = value
+    # The tree is cached: fill in a copy.
+    return _FillIn(values).visit(copy.deepcopy(expr)) if values else expr
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(source: str) -> ast.Module | None:
+    if not source:
+        return None
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
+def _lambda_body(tree: ast.Module, code: CodeType) -> ast.expr | None:
+    params = list(code.co_varnames[: code.co_argcount])
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)
+             and n.lineno == code.co_firstlineno and [a.arg for a in n.args.args] == params]
+    if len(found) > 1:
+        # Several lambdas on one line: the one whose body holds the code's first spot.
+        spots = [(line, col) for line, _, col, end in code.co_positions()
+                 if line is not None and col is not None and end]
+        if spots:
+            spot = spots[0]
+            found = [n for n in found if (n.body.lineno, n.body.col_offset) <= spot
+                     <= (n.body.end_lineno or n.body.lineno, n.body.end_col_offset or 0)]
+    return found[0].body if len(found) == 1 else None
+
+
+def _returned(tree: ast.Module, code: CodeType) -> ast.expr | None:
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) \
+                or node.name != code.co_name:
+            continue
+        lines = {node.lineno, *(d.lineno for d in node.decorator_list)}
+        if code.co_firstlineno not in lines:
+            continue
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring
+        if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+            return body[0].value
+        return None
+    return None
+
+
+class _FillIn(ast.NodeTransformer):
+    def __init__(self, values: dict[str, Literal]) -> None:
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if isinstance(node.ctx, ast.Load) and node.id in self.values:
+            return ast.copy_location(ast.Constant(self.values[node.id]), node)
+        return node
+
+
+# -- calls -------------------------------------------------------------------------
+
+
+def _call(text: str) -> ast.Call | None:
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    return node if isinstance(node, ast.Call) else None
+
+
+def _arguments(call: ast.Call, positional: Sequence[str]) -> dict[str, ast.expr] | None:
+    """The call's arguments by parameter name; ``None`` when ``*args``/``**kwargs`` hide
+    them."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(positional):
+        return None
+    named = dict(zip(positional, call.args, strict=False))
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return None
+        named[keyword.arg] = keyword.value
+    return named
+
+
+def _amount(name: str, expr: ast.expr) -> str | None:
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, int | float) \
+            and not isinstance(expr.value, bool):
+        if expr.value == 0:
+            return None
+        unit = name[:-1] if expr.value == 1 else name
+        return f"{expr.value:g} {unit}"
+    return f"{name}={ast.unparse(expr)}"  # `days=n`: "n days" would misread a name
+
+
+def duration_text(units: dict[str, ast.expr]) -> str:
+    """``{"days": 2, "hours": 1}`` as ``2 days 1 hour``."""
+    parts = [_amount(name, units[name]) for name in _UNITS if name in units]
+    return " ".join(p for p in parts if p)
+
+
+def _timeout_text(expr: ast.expr) -> str:
+    if isinstance(expr, ast.Dict) and all(isinstance(k, ast.Constant) and k.value in _UNITS
+                                          for k in expr.keys):
+        units = {str(k.value): v for k, v in zip(expr.keys, expr.values, strict=True)
+                 if isinstance(k, ast.Constant)}
+        return duration_text(units) or ast.unparse(expr)
+    if isinstance(expr, ast.Call) and not expr.args and expr.keywords \
+            and all(k.arg in _UNITS for k in expr.keywords):  # timedelta(days=3)
+        return duration_text({str(k.arg): k.value for k in expr.keywords}) or ast.unparse(expr)
+    return ast.unparse(expr)
+
+
+def wait_text(call_text: str) -> str:
+    """``wait(days=2)`` as ``wait 2 days``; ``wait(until=x)`` as ``wait until x``."""
+    call = _call(call_text)
+    args = _arguments(call, _UNITS) if call is not None else None
+    if args is None:
+        return shorten(call_text)
+    if "until" in args:
+        return shorten(f"wait until {ast.unparse(args['until'])}")
+    return shorten(f"wait {duration_text(args)}") if duration_text(args) else shorten(call_text)
+
+
+def wait_for_text(call_text: str) -> str:
+    """``wait_for('user.visited', timeout={'days': 3})`` as ``wait for user.visited (up
+    to 3 days)``."""
+    call = _call(call_text)
+    args = _arguments(call, ("event", "timeout", "where")) if call is not None else None
+    if args is None or "event" not in args:
+        return shorten(call_text)
+    event = args["event"]
+    name = event.value if isinstance(event, ast.Constant) else None
+    text = f"wait for {name if isinstance(name, str) else ast.unparse(event)}"
+    where = args.get("where")
+    if isinstance(where, ast.Lambda):
+        text += f" where {shorten(ast.unparse(where.body), 60)}"
+    elif where is not None and not (isinstance(where, ast.Constant) and where.value is None):
+        text += f" where {ast.unparse(where)}(event)"
+    timeout = args.get("timeout")
+    if timeout is not None and not (isinstance(timeout, ast.Constant) and timeout.value is None):
+        text += f" (up to {_timeout_text(timeout)})"
+    return shorten(text, MAX_LABEL + 20)
+
+
+def branch_label(call_text: str, fallback: str) -> str:
+    """A branch's label: its first argument, a string."""
+    call = _call(call_text)
+    args = _arguments(call, ("label", "condition")) if call is not None else None
+    label = (args or {}).get("label")
+    if isinstance(label, ast.Constant) and isinstance(label.value, str):
+        return label.value
+    return fallback
+
+
+def for_loop_text(setup_code: str, body_code: str, items: str) -> str | None:
+    """``for x in <iterable>``, read back from the compiler's hidden-list statements:
+    ``<items> = list(<iterable>)`` before the loop and ``x = <items>[...]`` in it."""
+    iterable = target = None
+    for code, want in ((setup_code, "setup"), (body_code, "body")):
+        try:
+            statements = ast.parse(code).body
+        except SyntaxError:
+            return None
+        for stmt in statements:
+            if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+                continue
+            value = stmt.value
+            if want == "setup" and ast.unparse(stmt.targets[0]) == items \
+                    and isinstance(value, ast.Call) and len(value.args) == 1:
+                iterable = ast.unparse(value.args[0])
+            elif want == "body" and isinstance(value, ast.Subscript) \
+                    and ast.unparse(value.value) == items:
+                target = ast.unparse(stmt.targets[0])
+    if iterable is None or target is None:
+        return None
+    return shorten(f"for {target} in {iterable}")
