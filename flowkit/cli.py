@@ -292,12 +292,13 @@ def mail() -> None:
 def mail_deliver(database_url: str | None, smtp_url: str | None, limit: int) -> None:
     """Send the queued emails once (for cron) and print how many were sent."""
     from flowkit.clock import clock_from_env
+    from flowkit.errors import SmtpUnavailableError, SmtpUrlError
     from flowkit.lms import mailer
     from flowkit.runtime import services
     from flowkit.store import database
 
     if not smtp_url:
-        raise mailer.SmtpUrlError("", "it is not set (set SMTP_URL or pass --smtp-url)")
+        raise SmtpUrlError("", "it is not set (set SMTP_URL or pass --smtp-url)")
     url = mailer.parse_smtp_url(smtp_url)
     engine = database.create_engine(database_url or services.database_url())
     database.ensure_schema(engine, migrate=False)
@@ -309,7 +310,7 @@ def mail_deliver(database_url: str | None, smtp_url: str | None, limit: int) -> 
             sent += batch
             if batch < limit:
                 break
-    except mailer.SmtpUnavailableError as error:
+    except SmtpUnavailableError as error:
         click.echo(f"sent {_emails(sent + error.sent)} through {url}")
         raise
     finally:

@@ -3,6 +3,8 @@ and carries its facts as attributes so tools can report them without parsing tex
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class FlowkitError(Exception):
     """Base class of every flowkit error."""
@@ -92,3 +94,80 @@ class UnknownRunError(FlowkitError, LookupError):
 
 class RunStatusError(FlowkitError, ValueError):
     """A run is not in a status that allows what was asked (e.g. retrying a waiting run)."""
+
+
+class ConfigurationError(FlowkitError, RuntimeError):
+    """The runtime is missing a setting it needs."""
+
+
+class DiffError(FlowkitError, RuntimeError):
+    """The ref cannot be read or its flows cannot be compiled."""
+
+
+class GraphvizError(FlowkitError, RuntimeError):
+    """SVG was asked for and Graphviz's ``dot`` is missing or failed."""
+
+
+class DocsFolderError(FlowkitError, FileExistsError):
+    """A file that ``flowkit docs`` did not write stands where it must write a page."""
+
+
+class UnknownCourseError(FlowkitError, LookupError):
+    """A course that is not in the school's catalog."""
+
+
+class SmtpUrlError(FlowkitError, ValueError):
+    """SMTP_URL is not a URL flowkit can send email through."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"SMTP_URL {url!r}: {problem}; write it as "
+                         "smtp://user:password@host:587?starttls=1 or smtps://host")
+
+
+class SmtpUnavailableError(FlowkitError, ConnectionError):
+    """The SMTP server could not be reached, or refused the connection, the login or the
+    sender. The batch's unsent rows are kept for the next delivery; ``sent`` went out."""
+
+    def __init__(self, url: object, reason: str, sent: int) -> None:
+        self.url = str(url)
+        self.reason = reason
+        self.sent = sent
+        super().__init__(f"cannot send email through {url}: {reason} ({sent} sent before "
+                         "that; the rest stay queued for the next delivery)")
+
+
+class TemplateError(FlowkitError, LookupError):
+    """An email template is missing, malformed, or uses a placeholder with no value."""
+
+
+class PremadeTemplateError(FlowkitError):
+    """``flowkit new`` cannot write the automation asked for."""
+
+
+class UnknownTemplateError(PremadeTemplateError, LookupError):
+    """No premade template has this slug."""
+
+    def __init__(self, template: str, known: tuple[str, ...]) -> None:
+        self.template = template
+        self.known = known
+        super().__init__(f"no premade template {template!r}; the templates are "
+                         f"{', '.join(known)} (`flowkit new --list` describes them)")
+
+
+class InvalidNameError(PremadeTemplateError, ValueError):
+    """The new automation's name cannot name its module and its flow."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        super().__init__(f"cannot name an automation {name!r}: {why}")
+
+
+class AutomationExistsError(PremadeTemplateError, FileExistsError):
+    """A file the template would write is already there (``write`` never overwrites)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} already exists; choose another name, or move the file "
+                         "away first (flowkit new never overwrites a file)")

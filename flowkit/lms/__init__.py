@@ -8,15 +8,14 @@ flowkit's database); ``Platform`` is the protocol an adapter to a school's own A
 implements.
 """
 
+from flowkit.errors import TemplateError, UnknownCourseError
 from flowkit.lms.actions import (
-    UnknownCourseError,
     add_tag,
     add_to_space,
     enroll,
     send_email,
     send_notification,
 )
-from flowkit.lms.emails import TemplateError
 from flowkit.lms.platform import Platform, SqlPlatform
 from flowkit.lms.tracks import DEFAULT_CONFIRMATION, add_to_track, send_message
 from flowkit.lms.triggers import field_date, on_inactive

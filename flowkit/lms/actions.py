@@ -15,12 +15,8 @@ from typing import Any
 
 from flowkit.context import Run
 from flowkit.dsl.action import action
-from flowkit.errors import FlowkitError
+from flowkit.errors import UnknownCourseError
 from flowkit.lms import emails
-
-
-class UnknownCourseError(FlowkitError, LookupError):
-    """A course that is not in the school's catalog."""
 
 
 def _platform(run: Run) -> Any:

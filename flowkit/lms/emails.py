@@ -22,11 +22,7 @@ from typing import Any
 import attrs
 import jinja2
 
-from flowkit.errors import FlowkitError
-
-
-class TemplateError(FlowkitError, LookupError):
-    """An email template is missing, malformed, or uses a placeholder with no value."""
+from flowkit.errors import TemplateError
 
 
 @attrs.frozen

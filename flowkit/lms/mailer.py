@@ -54,7 +54,7 @@ import pendulum
 import sqlalchemy as sa
 
 from flowkit.clock import Clock, SystemClock
-from flowkit.errors import FlowkitError
+from flowkit.errors import SmtpUnavailableError, SmtpUrlError
 from flowkit.lms import emails
 from flowkit.lms import tables as t
 
@@ -66,28 +66,6 @@ MAX_TRIES = 8
 _RETRYING = re.compile(r"retrying, (?P<tries>\d+)/\d+ tries, next at (?P<next>\S+): ")
 _PORTS = {"smtp": 25, "smtps": 465}
 _TRUE = {"1", "true", "yes", "on"}
-
-
-class SmtpUrlError(FlowkitError, ValueError):
-    """SMTP_URL is not a URL flowkit can send email through."""
-
-    def __init__(self, url: str, problem: str) -> None:
-        self.url = url
-        self.problem = problem
-        super().__init__(f"SMTP_URL {url!r}: {problem}; write it as "
-                         "smtp://user:password@host:587?starttls=1 or smtps://host")
-
-
-class SmtpUnavailableError(FlowkitError, ConnectionError):
-    """The SMTP server could not be reached, or refused the connection, the login or the
-    sender. The batch's unsent rows are kept for the next delivery; ``sent`` went out."""
-
-    def __init__(self, url: SmtpUrl, reason: str, sent: int) -> None:
-        self.url = str(url)
-        self.reason = reason
-        self.sent = sent
-        super().__init__(f"cannot send email through {url}: {reason} ({sent} sent before "
-                         "that; the rest stay queued for the next delivery)")
 
 
 @attrs.frozen

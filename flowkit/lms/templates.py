@@ -22,38 +22,12 @@ from pathlib import Path
 
 import attrs
 
-from flowkit.errors import FlowkitError
-
-
-class PremadeTemplateError(FlowkitError):
-    """``flowkit new`` cannot write the automation asked for."""
-
-
-class UnknownTemplateError(PremadeTemplateError, LookupError):
-    """No premade template has this slug."""
-
-    def __init__(self, template: str, known: tuple[str, ...]) -> None:
-        self.template = template
-        self.known = known
-        super().__init__(f"no premade template {template!r}; the templates are "
-                         f"{', '.join(known)} (`flowkit new --list` describes them)")
-
-
-class InvalidNameError(PremadeTemplateError, ValueError):
-    """The new automation's name cannot name its module and its flow."""
-
-    def __init__(self, name: str, why: str) -> None:
-        self.name = name
-        super().__init__(f"cannot name an automation {name!r}: {why}")
-
-
-class AutomationExistsError(PremadeTemplateError, FileExistsError):
-    """A file the template would write is already there (``write`` never overwrites)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        super().__init__(f"{path} already exists; choose another name, or move the file "
-                         "away first (flowkit new never overwrites a file)")
+from flowkit.errors import (  # noqa: F401  (re-exported)
+    AutomationExistsError,
+    InvalidNameError,
+    PremadeTemplateError,
+    UnknownTemplateError,
+)
 
 
 @attrs.frozen

@@ -23,14 +23,10 @@ from typing import Any
 
 import attrs
 
-from flowkit.errors import FlowkitError
+from flowkit.errors import DiffError
 from flowkit.ir import FlowIR, Step
 
 FOLDERS = ("automations", "tracks", "emails")
-
-
-class DiffError(FlowkitError, RuntimeError):
-    """The ref cannot be read or its flows cannot be compiled."""
 
 
 @attrs.frozen

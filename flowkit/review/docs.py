@@ -19,7 +19,7 @@ from pathlib import Path
 import attrs
 
 from flowkit.dsl.flow import EventExit, Flow
-from flowkit.errors import FlowkitError
+from flowkit.errors import DocsFolderError
 from flowkit.review import describe
 from flowkit.review.graph import build_graph
 from flowkit.review.mermaid import to_mermaid
@@ -33,10 +33,6 @@ _REENTRY = {
     "always": "on every trigger, runs side by side",
 }
 _TRACK_REENTRY = "once per user, unless added again with `add_to_track(..., reenroll=True)`"
-
-
-class DocsFolderError(FlowkitError, FileExistsError):
-    """A file that ``flowkit docs`` did not write stands where it must write a page."""
 
 
 @attrs.frozen

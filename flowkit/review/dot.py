@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import textwrap
 
-from flowkit.errors import FlowkitError
+from flowkit.errors import GraphvizError
 from flowkit.review.graph import Graph
 
 _SHAPES = {
@@ -23,10 +23,6 @@ _SHAPES = {
 }
 SVG_TIMEOUT = 60.0
 WRAP = 40  # Graphviz does not wrap labels: lines longer than this are broken at spaces
-
-
-class GraphvizError(FlowkitError, RuntimeError):
-    """SVG was asked for and Graphviz's ``dot`` is missing or failed."""
 
 
 def quote(text: str, wrap: int | None = None) -> str:

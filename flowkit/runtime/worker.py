@@ -20,7 +20,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
 from flowkit.clock import clock_from_env
-from flowkit.errors import FlowkitError
+from flowkit.errors import ConfigurationError
 from flowkit.runtime import logs, services
 from flowkit.runtime.engine import Engine
 from flowkit.runtime.hooks import Hooks
@@ -32,10 +32,6 @@ TIMERS_QUEUE = "flowkit.timers"
 # rest to a new message: a worker thread is never held long, so due timers (which go
 # first) are picked up within about a batch's time even under a backlog of events.
 MAX_BATCHES_PER_MESSAGE = 1
-
-
-class ConfigurationError(FlowkitError, RuntimeError):
-    """The runtime is missing a setting it needs."""
 
 
 def make_broker(url: str | None = None) -> RedisBroker:
