@@ -4,7 +4,8 @@ simulated days, on the real workers).
 
 The stream: users sign up over the first simulated day; two in three enroll in
 python-101 within hours; some complete a unit, some complete the course (which stops
-their drip), some go quiet. Events are emitted when the (scaled) clock reaches them.
+their drip); half keep visiting for three weeks, the others go quiet. Events are
+emitted when the (scaled) clock reaches them.
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ class DemoStream:
                     finished = enrolled.add(hours=rng.randint(48, 140))
                     self.plan.append((finished, "course.completed",
                                       {"user": uid, "course": "python-101"}))
+            # Half of them keep coming back every few days for three weeks; the others
+            # drift away, and the inactivity automations notice.
+            regular = rng.random() < 0.5
+            for day in range(0, 21 if regular else 2, 3):
+                self.plan.append((signed_up.add(days=day, hours=rng.randint(0, 12)),
+                                  "user.visited", {"user": uid, "course": "python-101"}))
         self.plan.sort(key=lambda item: item[0])
 
     def run(self, stop: threading.Event) -> None:
