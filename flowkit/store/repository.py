@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import pendulum
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from flowkit.store import schema as t
 from flowkit.store.bulk import insert_rows
@@ -105,14 +105,6 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
 
-    def _insert_ignore(self, table: sa.Table) -> Any:
-        """An INSERT that skips rows whose key is taken."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        if self.dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing()
-        raise NotImplementedError(f"flowkit supports SQLite and PostgreSQL, not {self.dialect}")
-
     def _among(self, column: sa.ColumnElement[Any], values: Iterable[Any]
                 ) -> sa.ColumnElement[bool]:
         """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however
@@ -131,24 +123,12 @@ class Store:
     # -- flows ----------------------------------------------------------------
 
     def save_flow_versions(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(self._insert_ignore(t.flow_versions), list(rows))
+        insert_rows(conn, t.flow_versions, rows, conflict="ignore")
 
     # -- users ----------------------------------------------------------------
 
     def upsert_users(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        insert: Any = (postgresql.insert(t.users) if self.dialect == "postgresql"
-                       else sqlite.insert(t.users))
-        columns = ("name", "email", "manager", "timezone", "fields")
-        conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[t.users.c.id],
-                set_={c: getattr(insert.excluded, c) for c in columns},
-            ),
-            list(rows),
-        )
+        insert_rows(conn, t.users, rows, conflict="update")
 
     def ensure_users(self, conn: sa.Connection, user_ids: Iterable[str]) -> None:
         rows = [{"id": u, "fields": {}, "timezone": "UTC"} for u in sorted(set(user_ids))]
@@ -169,9 +149,6 @@ class Store:
         Returns the keys of the events that were new.
         """
         return set(insert_rows(conn, t.events, rows, conflict="ignore", returning="key"))
-
-    def event_count(self, conn: sa.Connection) -> int:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one())
 
     def lock_shard(self, conn: sa.Connection, shard: int) -> bool:
         """Take the shard's routing lock for this transaction, if no one holds it.
@@ -328,10 +305,6 @@ class Store:
         if run_id is not None:
             query = query.where(t.actions.c.run_id == run_id)
         return [dict(r._mapping) for r in conn.execute(query)]
-
-    def action_done(self, conn: sa.Connection, key: str) -> dict[str, Any] | None:
-        row = conn.execute(sa.select(t.actions).where(t.actions.c.key == key)).first()
-        return dict(row._mapping) if row else None
 
     # -- the batch write ------------------------------------------------------
 
