@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from flowkit.callees import MISSING, dotted, lookup
+from flowkit.compiler.callees import MISSING, dotted, lookup
 from flowkit.dsl.flow import Flow
 from flowkit.ir import Step
 

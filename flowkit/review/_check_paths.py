@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from flowkit.callees import MISSING
+from flowkit.compiler.callees import MISSING
 from flowkit.dsl.flow import Flow
 from flowkit.ir import End, Jump, JumpIf, Node, Step
 from flowkit.review._check_calls import DAY, callee, constant, seconds

@@ -22,7 +22,7 @@ from pathlib import Path
 import jinja2
 import jinja2.meta
 
-from flowkit.callees import dotted, lookup
+from flowkit.compiler.callees import dotted, lookup
 from flowkit.dsl.action import Action
 from flowkit.dsl.flow import Flow
 from flowkit.ir import Step

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import ast
 
-from flowkit.callees import MISSING, SLEEPS, LateName, dotted, kind_of, lookup
-from flowkit.source import COMPREHENSIONS, Source, bound_names, has_await
-from flowkit.step_ids import SECONDS, durations
+from flowkit.compiler.callees import MISSING, SLEEPS, LateName, dotted, kind_of, lookup
+from flowkit.compiler.source import COMPREHENSIONS, Source, bound_names, has_await
+from flowkit.compiler.step_ids import SECONDS, durations
 
 _CONTEXT_HINTS = {
     "a try block": "move the await out of the try; put the code that may fail in an @action",

@@ -16,9 +16,9 @@ from typing import Literal
 
 import attrs
 
-from flowkit.callees import parameters, resolve
+from flowkit.compiler.callees import parameters, resolve
+from flowkit.compiler.source import Source, walk_scope
 from flowkit.errors import CompileError
-from flowkit.source import Source, walk_scope
 
 Role = Literal["pinned", "label", "auto"]
 

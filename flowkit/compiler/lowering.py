@@ -1,6 +1,6 @@
-"""Compile a flow's ``async def`` into a resumable step machine (see docs/compiler.md).
+"""Lower a flow's ``async def`` to a resumable step machine (see docs/compiler.md).
 
-This module is the entry point, ``compile_function``, its result, ``Program``, and the
+This module holds the entry point, ``compile_function``, its result, ``Program``, and the
 lowering of the flow's statements to IR. Code between awaits stays Python: runs of
 statements with no await become ``Exec`` nodes compiled once with ``compile()``. A control
 construct that contains an await is lowered to ``JumpIf``/``Jump`` nodes whose tests are
@@ -8,9 +8,9 @@ compiled expressions; a ``for`` over a list with an await inside keeps its list 
 as hidden locals. Each awaited call becomes a ``Step``. Whatever cannot be made resumable
 is a ``CompileError`` naming file, line and column.
 
-Around it: ``flowkit.source`` reads and parses the flow, ``flowkit.checks`` rejects what
-cannot be resumed before lowering, ``flowkit.callees`` says what a call calls, and
-``flowkit.step_ids`` gives each step its stable id (see docs/step-ids.md).
+Around it, in this package: ``source`` reads and parses the flow, ``checks`` rejects what
+cannot be resumed before lowering, ``callees`` says what a call calls, and
+``step_ids`` gives each step its stable id (see docs/step-ids.md).
 """
 
 from __future__ import annotations
@@ -25,13 +25,21 @@ from typing import Any, cast
 
 import attrs
 
-from flowkit.callees import MISSING, LateName, kind_of, lookup, not_awaitable, parameters, resolve
-from flowkit.checks import check_body, check_duration, check_signature
+from flowkit.compiler.callees import (
+    MISSING,
+    LateName,
+    kind_of,
+    lookup,
+    not_awaitable,
+    parameters,
+    resolve,
+)
+from flowkit.compiler.checks import check_body, check_duration, check_signature
+from flowkit.compiler.source import SCOPES, Source, bound_names, first_await, has_await, read_source
+from flowkit.compiler.step_ids import StepIds, first_argument, literal, without_id
 from flowkit.dsl.action import Action
 from flowkit.errors import CompileError, DefinitionError
 from flowkit.ir import End, Exec, FlowIR, Jump, JumpIf, Node, Step
-from flowkit.source import SCOPES, Source, bound_names, first_await, has_await, read_source
-from flowkit.step_ids import StepIds, first_argument, literal, without_id
 
 RESULT = "__fk_result"  # holds an awaited call's result until it is assigned
 TEST = "__fk_test"  # holds an awaited branch's answer until the jump reads it

@@ -17,11 +17,11 @@ from typing import Any, cast
 
 import attrs
 
+from flowkit.compiler.source import Source
 from flowkit.dsl.action import Action
 from flowkit.dsl.primitives import PRIMITIVES
 from flowkit.errors import CompileError
 from flowkit.ir import StepKind
-from flowkit.source import Source
 
 MISSING = object()  # what `lookup` finds for a name not (yet) defined
 SLEEPS = {("time", "sleep"), ("asyncio", "sleep")}
