@@ -1,0 +1,178 @@
+"""Commands for flow authors and reviewers: compile, simulate, new, check, graph, docs, diff."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from flowkit.cli._group import main
+
+
+@main.command("compile")
+@click.argument("sources", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the step machines as JSON.")
+def compile_command(sources: tuple[str, ...], as_json: bool) -> None:
+    """Compile flows and print their steps with ids.
+
+    SOURCES are module names, .py files or folders (default: automations/ and tracks/).
+    """
+    from flowkit.runtime.discovery import load_flows
+
+    flows = load_flows(list(sources) or None)
+    if as_json:
+        click.echo(json.dumps([f.ir.to_dict() for f in flows], indent=2, ensure_ascii=False))
+        return
+    if not flows:
+        click.echo("no flows found")
+        return
+    for flow in flows:
+        click.echo(f"{flow.kind} {flow.name}  (version {flow.version}, {flow.module})")
+        for trigger in flow.triggers:
+            where = " where ..." if trigger.where else ""
+            click.echo(f"  on {trigger.event}{where}")
+        for exit_ in flow.event_exits:
+            click.echo(f"  exit when {exit_.describe()}")
+        for state_exit in flow.state_exits:
+            click.echo(f"  exit when {state_exit.label}(run)")
+        for step in flow.ir.steps:
+            click.echo(f"  {step.line:>4}  {step.kind:<9} {step.id:<32} {step.call}")
+        click.echo()
+
+
+@main.command()
+@click.option("--users", default=6, show_default=True, help="How many users to simulate.")
+@click.option("--days", default=10, show_default=True, help="How many days to simulate.")
+def simulate(users: int, days: int) -> None:
+    """Compile the example flows and simulate a cohort on a virtual clock (no services)."""
+    from flowkit.demo import run_demo
+
+    run_demo(users=users, days=days, echo=click.echo)
+
+
+@main.command()
+@click.argument("template", required=False)
+@click.argument("name", required=False)
+@click.option("--list", "list_only", is_flag=True, help="List the premade templates.")
+@click.option("--folder", default="automations", show_default=True,
+              help="Where to write the module (its email goes to emails/ beside it).")
+def new(template: str | None, name: str | None, list_only: bool, folder: str) -> None:
+    """Write the premade TEMPLATE as a ready automation NAME: automations/NAME.py (and
+    its email). Without arguments, or with --list, list the templates."""
+    from flowkit.lms import templates
+
+    if list_only or template is None:
+        click.echo("premade templates (flowkit new TEMPLATE NAME):")
+        for premade in templates.list():
+            click.echo(f"  {premade.slug:<18} {premade.title}: {premade.summary}")
+        return
+    written = templates.write(template, name or "", folder)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"edit its settings, then check it with `flowkit compile {written[0]}`")
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--database-url", default=None,
+              help="Count the runs waiting at each removed or changed step.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.option("--allow-stranded", is_flag=True,
+              help="Exit 0 even when the change strands waiting runs.")
+def diff(ref: str, database_url: str | None, as_json: bool, allow_stranded: bool) -> None:
+    """What the working tree changes in each flow since the git REF, as Markdown for a
+    pull request (or JSON); exits 1 when it strands waiting runs."""
+    from pathlib import Path
+
+    from flowkit.review import diff as review
+    from flowkit.runtime.discovery import DEFAULT_FOLDERS, load_flows
+
+    before = review.flows_at(ref, Path.cwd())
+    after = {f.name: f.ir for f in load_flows(
+        [folder for folder in DEFAULT_FOLDERS if Path(folder).is_dir()])}
+    resting = review.resting_runs(database_url) if database_url else None
+    diffs = review.compare(before, after, resting)
+    click.echo(review.as_json(diffs) if as_json
+               else review.markdown(diffs, ref, resting is not None), nl=False)
+    if any(d.stranded for d in diffs) and not allow_stranded:
+        sys.exit(1)
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--max-messages-per-day", type=click.IntRange(min=1), default=3,
+              show_default=True, help="The most messages a flow may send a user in a day.")
+def check_command(paths: tuple[str, ...], as_json: bool, max_messages_per_day: int) -> None:
+    """Check flows before they run: enrollment cycles, track destinations, unknown
+    events, email templates and placeholders, unreachable steps, messages per day,
+    duplicate names. One finding per line (file:line: severity: flow: message [check]
+    (fix: hint)); exits 1 when any is an error.
+
+    PATHS are module names, .py files or folders (default: automations/ and tracks/).
+    """
+    from flowkit.review.check import Options, check
+
+    report = check(list(paths), Options(max_messages_per_day=max_messages_per_day))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for finding in report.findings:
+            click.echo(str(finding))
+        counts = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in (
+            (len(report.flows), "flow"), (report.errors, "error"), (report.warnings, "warning"))]
+        click.echo(f"checked {counts[0]}: {counts[1]}, {counts[2]}", err=True)
+    sys.exit(1 if report.errors else 0)
+
+
+@main.command("graph")
+@click.argument("flow")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]),
+              default="mermaid", show_default=True,
+              help="Mermaid (renders in pull requests), Graphviz DOT, or SVG (needs Graphviz).")
+@click.option("--sources", multiple=True, help="Modules, files or folders of flows "
+              "(repeatable; default: automations/ and tracks/).")
+def graph_command(flow: str, fmt: str, sources: tuple[str, ...]) -> None:
+    """Draw FLOW, a flow's name, as a diagram: its triggers, steps, decisions, exits."""
+    from flowkit.review.formats import find_flow, render
+    from flowkit.runtime.discovery import load_flows
+
+    click.echo(render(find_flow(load_flows(list(sources) or None), flow), fmt), nl=False)
+
+
+@main.command("docs")
+@click.option("--out", default="docs/flows", show_default=True,
+              type=click.Path(file_okay=False), help="The folder of the generated pages.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 listing the pages that are out of date.")
+@click.option("--sources", multiple=True, help="Modules, files or folders of flows "
+              "(repeatable; default: automations/ and tracks/).")
+def docs_command(out: str, check: bool, sources: tuple[str, ...]) -> None:
+    """Write a Markdown page per flow (triggers, exits, diagram, steps) and an index,
+    and remove the pages of flows that no longer exist."""
+    from pathlib import Path
+
+    from flowkit.review.docs import sync_docs
+    from flowkit.runtime.discovery import load_flows
+
+    folder = Path(out)
+    report = sync_docs(load_flows(list(sources) or None), folder, check=check)
+    if check:
+        if report.stale:
+            count = len(report.stale)
+            pages = "1 page is" if count == 1 else f"{count} pages are"
+            click.echo(f"{pages} out of date in {folder} (run `flowkit docs`):", err=True)
+            for name in report.stale:
+                why = "no longer a flow" if name in report.removed else \
+                    "changed" if (folder / name).exists() else "missing"
+                click.echo(f"  {folder / name}: {why}", err=True)
+            sys.exit(1)
+        click.echo(f"{out}: {report.pages} pages, up to date")
+        return
+    for name in report.written:
+        click.echo(f"wrote {folder / name}")
+    for name in report.removed:
+        click.echo(f"removed {folder / name}")
+    click.echo(f"{out}: {report.pages} pages, {len(report.written)} written, "
+               f"{len(report.removed)} removed")

@@ -1,0 +1,65 @@
+"""``flowkit run`` and ``flowkit scheduler``: the long-running processes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from flowkit.cli._group import main
+
+
+@main.command()
+@click.option("--processes", "-p", default=2, show_default=True, help="Worker processes.")
+@click.option("--threads", "-t", default=2, show_default=True, help="Threads per process.")
+@click.option("--demo", "demo_users", type=int, default=None, is_flag=False, flag_value=300,
+              help="Emit the demo's stream of events for this many users (flag alone: 300).")
+@click.option("--time-scale", type=float, default=None,
+              help="Simulated seconds per real second (86400: a day a second). "
+                   "Default 1, or 86400 with --demo.")
+@click.option("--duration", type=float, default=None,
+              help="Stop after this many seconds (default: run until Ctrl-C; the demo "
+                   "stops when its runs are done, or after 120 s).")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve the workers' Prometheus metrics on this port, the scheduler's "
+                   "on the next one.")
+@click.option("--flows", multiple=True, help="Modules, files or folders of flows "
+              "(default: automations/ and tracks/).")
+def run(processes: int, threads: int, demo_users: int | None, time_scale: float | None,
+        duration: float | None, metrics_port: int | None, flows: tuple[str, ...]) -> None:
+    """Run the whole system: workers, scheduler and (without REDIS_URL) an embedded
+    Redis, on DATABASE_URL (default: the SQLite file flowkit.db)."""
+    from flowkit.runtime.supervisor import RunOptions, run_system
+
+    if demo_users is not None:
+        time_scale = 86400.0 if time_scale is None else time_scale
+        duration = 120.0 if duration is None else duration
+    options = RunOptions(processes=processes, threads=threads, time_scale=time_scale or 1.0,
+                         duration=duration, metrics_port=metrics_port,
+                         demo_users=demo_users, flows=flows)
+    sys.exit(run_system(options, echo=click.echo))
+
+
+@main.command()
+@click.option("--interval", default=0.1, show_default=True,
+              help="Seconds between polls when nothing is due sooner.")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve the scheduler's Prometheus metrics (queue depth, due timers).")
+def scheduler(interval: float, metrics_port: int | None) -> None:
+    """Run a scheduler alone (one or more per deployment, beside the workers)."""
+    import signal
+    import threading
+
+    from flowkit.clock import clock_from_env
+    from flowkit.runtime import services, worker
+    from flowkit.runtime.scheduler import Scheduler
+    from flowkit.store import database
+
+    engine = database.create_engine(services.database_url())
+    database.ensure_schema(engine, migrate=False)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"scheduler polling {engine.url.render_as_string()} every {interval}s")
+    Scheduler(engine, worker.broker, clock_from_env(), interval=interval,
+              metrics_port=metrics_port).run(stop)
