@@ -134,11 +134,16 @@ def check_command(paths: tuple[str, ...], as_json: bool, max_messages_per_day: i
 @click.option("--sources", multiple=True, help="Modules, files or folders of flows "
               "(repeatable; default: automations/ and tracks/).")
 def graph_command(flow: str, fmt: str, sources: tuple[str, ...]) -> None:
-    """Draw FLOW, a flow's name, as a diagram: its triggers, steps, decisions, exits."""
+    """Draw FLOW, a flow's name, as a diagram: its triggers, steps, decisions, exits.
+    Other flows that do not compile, or modules that do not import, do not stop it."""
     from flowkit.review.formats import find_flow, render
-    from flowkit.runtime.discovery import load_flows
+    from flowkit.runtime.discovery import find_flows
 
-    click.echo(render(find_flow(load_flows(list(sources) or None), flow), fmt), nl=False)
+    flows, problems = find_flows(list(sources) or None)
+    for problem in problems:
+        if problem.flow == flow or (not flows and problem is problems[-1]):
+            raise problem.error
+    click.echo(render(find_flow(flows, flow), fmt), nl=False)
 
 
 @main.command("docs")
