@@ -107,7 +107,7 @@ PRELUDE = '''\
 import asyncio
 import time
 
-from flowkit import action, automation, branch, on, wait, wait_for
+from flowkit import action, automation, branch, exit_when, on, wait, wait_for
 
 
 @action
@@ -2090,6 +2090,21 @@ def test_a_real_change_changes_the_version(tmp_path, old, new):
     after = flow_ir(tmp_path, DRIP.replace(old, new))
 
     assert after.version != before.version
+
+
+@pytest.mark.parametrize("decorators", [
+    '@on("user.signed_up")',
+    '@on("user.enrolled", where=lambda event: event["course"] == "python-101")',
+    '@on("user.enrolled")\n@exit_when("course.completed")',
+    '@automation(reentry="always")\n@on("user.enrolled")',
+], ids=["trigger", "trigger condition", "exit", "re-entry option"])
+def test_a_changed_trigger_exit_or_option_changes_the_version(tmp_path, decorators):
+    before = flow_ir(tmp_path, DRIP)
+    after = flow_ir(tmp_path, DRIP.replace('@on("user.enrolled")', decorators))
+
+    assert [(s.id, s.call) for s in after.steps] == [(s.id, s.call) for s in before.steps]
+    assert after.version != before.version
+    assert after.declaration != before.declaration
 
 
 def test_the_version_ignores_the_flows_name(tmp_path):

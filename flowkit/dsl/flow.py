@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from flowkit.compiler import Program, compile_function
+from flowkit.compiler.conditions import condition_text
 from flowkit.errors import CompileError, DefinitionError, NotInFlowError
 from flowkit.ir import FlowIR
 
@@ -165,7 +166,28 @@ def _decorated(target: Callable[..., Any] | Flow | BrokenFlow, decorator: str,
         if not _REVIEWING.get():
             raise
         return BrokenFlow(error.flow, error, str(getattr(target, "__module__", "")))
-    return change(flow)
+    return _declared(change(flow))
+
+
+def _declared(flow: Flow) -> Flow:
+    """``flow`` with its IR's declaration (and so its version) saying what its
+    decorators say."""
+    lines = [f"on {t.event}" + (f" where {condition_text(t.where)}" if t.where else "")
+             for t in flow.triggers]
+    for exit_ in flow.exits:
+        if isinstance(exit_, EventExit):
+            same = f" same {', '.join(exit_.same)}" if exit_.same else ""
+            where = f" where {condition_text(exit_.where)}" if exit_.where else ""
+            lines.append(f"exit when {exit_.event}{same}{where}")
+        else:
+            lines.append(f"exit when {condition_text(exit_.predicate)}")
+    lines += [f"kind {flow.kind}", f"reentry {flow.reentry}"]
+    if flow.kind == "track":
+        lines.append(f"active {flow.active}")
+        if flow.title and flow.title != flow.name:
+            lines.append(f"title {flow.title}")
+    ir = attrs.evolve(flow.program.ir, declaration=tuple(sorted(lines)))
+    return attrs.evolve(flow, program=attrs.evolve(flow.program, ir=ir))
 
 
 def _renamed(flow: Flow, name: str) -> Flow:
