@@ -182,7 +182,8 @@ class Machine:
         if isinstance(outcome, Suspended):
             problem = _unsaveable(state.locals)
             if problem:
-                return Parked(f"at step {outcome.step!r}: {problem}")
+                return Parked(f"at step {outcome.step!r}: {problem}; this run cannot go "
+                              f"on: `flowkit runs end {run.id}`")
         return outcome
 
     def _lost(self, state: RunState, run: Run, name: str, kind: str) -> str:
@@ -194,7 +195,7 @@ class Machine:
                 f"could not be saved when the run stopped there, so {doing} cannot run; "
                 "keep only JSON values (str, int, float, bool, None, list, dict, dates and "
                 f"durations) in locals that live across an action or a wait, or `del` "
-                f"{name} before it; deploy that and `flowkit runs retry {run.id}`, or "
+                f"{name} before it, for the runs to come; this one cannot go on: "
                 f"`flowkit runs end {run.id}`")
 
     def _missing_local(self, error: NameError, run: Run) -> str:

@@ -160,6 +160,13 @@ def find_flows(sources: Iterable[Source] | None = None
     return flows, problems
 
 
+def flow_names(sources: Iterable[Source] | None = None) -> set[str]:
+    """The names of the flows of ``sources`` (default: the project's), those that do not
+    compile included: what ``inspect`` and ``status`` call the flows in the code."""
+    flows, problems = find_flows(sources)
+    return {f.name for f in flows} | {p.flow for p in problems if p.flow}
+
+
 def load_flows(sources: Iterable[Source] | None = None) -> list[Flow]:
     """The flows of ``sources`` (default: the folders automations/ and tracks/ of the
     working directory), each once, with names checked to be unique. Raises the first
@@ -181,6 +188,6 @@ def load_flows(sources: Iterable[Source] | None = None) -> list[Flow]:
 
 
 __all__ = ["DEFAULT_FOLDERS", "LoadProblem", "Source", "broken_in_module", "find_flows",
-           "flows_in_module", "import_file", "load_flows", "module_name"]
+           "flow_names", "flows_in_module", "import_file", "load_flows", "module_name"]
 
 
