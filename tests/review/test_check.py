@@ -475,6 +475,21 @@ def test_check_exits_1_with_one_line_per_finding(tmp_path: Path,
     assert "checked 3 flows: 2 errors, 0 warnings" in result.stderr
 
 
+def test_check_as_a_markdown_comment_counts_and_tables_the_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, "fkc_md_rate", RATE)
+    result = CliRunner().invoke(main, ["check", str(path), "--format", "markdown"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[:4] == ["<!-- flowkit check -->", "## flowkit check", "",
+                         "❌ **3 flows checked: 2 errors, 0 warnings.**"]
+    rows = [line for line in lines if line.startswith("| ❌ error |")]
+    assert len(rows) == 2
+    assert rows[0].startswith("| ❌ error | `fkc_md_rate.py:12` | `chatty` | ")
+    assert "(message-rate) |" in rows[0]
+
+
 def test_check_exits_0_on_warnings_and_prints_json(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
