@@ -193,8 +193,8 @@ class Machine:
             and node.kind == "action" else "the step"
         return (f"at step {state.step!r}: local variable {name!r} held a {kind}, which "
                 f"could not be saved when the run stopped there, so {doing} cannot run; "
-                "keep only JSON values (str, int, float, bool, None, list, dict, dates and "
-                f"durations) in locals that live across an action or a wait, or `del` "
+                "keep only JSON values (str, int, float, bool, None, list, dict, dates, "
+                f"durations and sets) in locals that live across an action or a wait, or `del` "
                 f"{name} before it, for the runs to come; this one cannot go on: "
                 f"`flowkit runs end {run.id}`")
 
@@ -383,7 +383,7 @@ def _unsaveable(values: dict[str, Any]) -> str | None:
                 return (
                     f"local variable {name!r} holds a {type(value).__name__} ({error}), "
                     "which cannot be saved across a wait; keep only JSON values (str, int, "
-                    "float, bool, None, list, dict, dates and durations) in locals that "
+                    "float, bool, None, list, dict, dates, durations and sets) in locals that "
                     "live across a wait, or `del` it before the wait"
                 )
     return None

@@ -142,6 +142,11 @@ def find_flows(sources: Iterable[Source] | None = None
         if isinstance(source, Flow):
             flows += [f for f in _with_companions([source]) if f not in flows]
             continue
+        if not isinstance(source, str | Path | ModuleType):
+            problems.append(LoadProblem(repr(source), UnknownFlowError(
+                f"cannot load flows from {source!r}: give flows, module names, .py files "
+                "or folders")))
+            continue
         if not isinstance(source, ModuleType | Path) and not Path(source).exists() \
                 and str(source).endswith(".py"):
             problems.append(LoadProblem(str(source), UnknownFlowError(
