@@ -312,11 +312,11 @@ def _strand_text(flow: str, step: str, runs: int | None, replaced: str | None,
                  flow_gone: bool = False) -> str:
     if flow_gone:
         why = "the new code has no flow by that name"
-        fix = f"after deploying, end them with `flowkit runs end --flow {flow}`"
+        fix = f"after deploying, end them with `flowkit runs end --flow {flow} --reason ...`"
     else:
         why = "the new version has no such step" + (
             f" (`{replaced}` took its place)" if replaced else "")
         fix = (f"after deploying, move them with `flowkit runs migrate --flow {flow} "
                f"--from {step} --to {replaced or 'STEP'}` (a wait there starts afresh) or "
-               f"end them with `flowkit runs end --flow {flow} --step {step}`")
+               f"end them with `flowkit runs end --flow {flow} --step {step} --reason ...`")
     return _say(runs, step, f"will be stranded: {why}; {fix}")

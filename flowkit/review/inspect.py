@@ -17,7 +17,7 @@ from rich.table import Table
 
 from flowkit.runtime.records import HistoryRecord, RunRecord
 
-GONE = "the code no longer has this flow: end the run with `flowkit runs end {id}`"
+GONE = "the code no longer has this flow: end the run with `flowkit runs end {id} --reason ...`"
 
 
 def as_json(runs: list[RunRecord], known: set[str] | None = None) -> str:

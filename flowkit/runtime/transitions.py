@@ -74,7 +74,7 @@ def transition(batch: Batch, row: RunRow, inp: Input) -> None:
     if flow is None:
         outcome: Outcome | RetryLater = Parked(
             f"flow {row.flow!r} is not loaded by this engine; deploy it and "
-            f"`flowkit runs retry {row.id}`, or `flowkit runs end {row.id}`")
+            f"`flowkit runs retry {row.id}`, or `flowkit runs end {row.id} --reason ...`")
     else:
         outcome = drive(batch, flow, row, run, state, inp)
     if isinstance(outcome, Ignored):

@@ -126,7 +126,8 @@ def test_inspect_and_status_mark_runs_whose_flow_is_gone(
     runs = json.loads(flowkit(project, "inspect", "user", "u1", "--json").output)
     assert {r["flow"]: r["flow_gone"] for r in runs} == {"drip": True, "hello": False}
     status = flowkit(project, "status")
-    assert "(flow gone from the code: `flowkit runs end --flow drip`)" in status.output
+    assert "(flow gone from the code: `flowkit runs end --flow drip --reason ...`)" \
+        in status.output
     assert "hello" in status.output and status.output.count("gone") == 1
 
 
