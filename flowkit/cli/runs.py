@@ -103,13 +103,11 @@ def migrate(flow: str, from_step: str, to_step: str, database_url: str | None) -
     """Move the runs of FLOW waiting or parked at a step (one a new version may no
     longer have) to a step of the current version, which then runs afresh. Fails,
     listing the valid steps, when either step is wrong or no run rests there."""
-    from collections import Counter
-
     from flowkit.errors import UnknownFlowError, UnknownRunError
+    from flowkit.runtime.operations import resting as resting_at
 
     with _inspect_engine(database_url) as engine:
-        resting = Counter(r.step for r in engine.runs(flow=flow)
-                          if r.status in ("waiting", "parked"))
+        resting = resting_at(engine, flow)
         target = engine.flows.get(flow)
         if target is None:
             known = ", ".join(sorted(engine.flows)) or "none"

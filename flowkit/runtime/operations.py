@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from flowkit.errors import UnknownRunError
 from flowkit.store import Changes, RunRow
+from flowkit.store import schema as t
 
 if TYPE_CHECKING:
     from flowkit.runtime.engine import Engine
@@ -88,6 +89,26 @@ def end_runs(engine: Engine, selection: Selection, *, reason: str, by: str,
 
 
 def _candidates(conn: sa.Connection, engine: Engine, selection: Selection) -> list[RunRow]:
-    if selection.runs and all(len(r) >= 36 for r in selection.runs):
-        return list(engine.store.runs(conn, selection.runs).values())
-    return engine.store.find_runs(conn, user_id=selection.user, flow=selection.flow)
+    """The ids of the endable runs the selection may name, read without their rows."""
+    runs = t.runs
+    query = sa.select(runs.c.id).where(runs.c.status.in_(ENDABLE))
+    for column, value in ((runs.c.flow, selection.flow), (runs.c.step, selection.step),
+                          (runs.c.user_id, selection.user)):
+        if value is not None:
+            query = query.where(column == value)
+    if selection.runs:
+        query = query.where(sa.or_(*(runs.c.id.startswith(r, autoescape=True)
+                                     for r in selection.runs)))
+    ids = [row[0] for row in conn.execute(query)]
+    return list(engine.store.runs(conn, ids).values())
+
+
+def resting(engine: Engine, flow: str) -> dict[str, int]:
+    """How many runs of ``flow`` wait or are parked at each step."""
+    runs = t.runs
+    with engine.db.connect() as conn:
+        rows = conn.execute(sa.select(runs.c.step, sa.func.count())
+                            .where(runs.c.flow == flow,
+                                   runs.c.status.in_(("waiting", "parked")))
+                            .group_by(runs.c.step))
+        return {str(r[0]): int(r[1]) for r in rows}
