@@ -53,7 +53,8 @@ def status(database_url: str | None) -> None:
 
     known = flow_names()
     for (flow, run_status), n in sorted(counts.items()):
-        gone = "" if flow in known or run_status not in ("waiting", "running", "parked") \
+        gone = "" if known is None or flow in known \
+            or run_status not in ("waiting", "running", "parked") \
             else f"  (flow gone from the code: `flowkit runs end --flow {flow} --reason ...`)"
         click.echo(f"  {flow:<24} {run_status:<10} {n}{gone}")
     late = f", oldest due since {oldest:%Y-%m-%d %H:%M:%S}" if oldest else ""

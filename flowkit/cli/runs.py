@@ -42,7 +42,7 @@ def _inspect_engine(database_url: str | None, *, flows: bool = True) -> Any:
     return Engine(database_url or services.database_url(), None if flows else [])
 
 
-def _flows_in_code() -> set[str]:
+def _flows_in_code() -> set[str] | None:
     from flowkit.runtime.discovery import flow_names
 
     return flow_names()
