@@ -180,10 +180,13 @@ def find_flows(sources: Iterable[Source] | None = None
 def flow_names(sources: Iterable[Source] | None = None) -> set[str] | None:
     """The names of the flows of ``sources`` (default: the project's), those that do not
     compile included: what ``inspect`` and ``status`` call the flows in the code.
-    ``None`` when there is no code to look at (no automations/ or tracks/ here)."""
+    ``None`` when that cannot be told: no code to look at (no automations/ or tracks/
+    here), or a module that does not import."""
     if sources is None and not any(Path(f).is_dir() for f in DEFAULT_FOLDERS):
         return None
     flows, problems = find_flows(sources)
+    if any(p.flow is None for p in problems):
+        return None
     return {f.name for f in flows} | {p.flow for p in problems if p.flow}
 
 
