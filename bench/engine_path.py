@@ -24,9 +24,9 @@ START = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
 
 
 def one_round(url: str, n: int) -> tuple[float, float, float, float]:
+    import flowkit.lms.tables  # noqa: F401  (dropped and rebuilt too)
     from flowkit import Engine
     from flowkit.clock import VirtualClock
-    import flowkit.lms.tables  # noqa: F401  (dropped and rebuilt too)
     from flowkit.store import schema
 
     db = sa.create_engine(url)
