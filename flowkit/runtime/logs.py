@@ -70,7 +70,8 @@ class Throttle(logging.Filter):
 
     def _judge(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        kind = (record.name, str(getattr(record, "fault", record.msg)),
+        # Dramatiq names a logger per consumer thread ("...ConsumerThread(queue)"): one kind.
+        kind = (record.name.split("(")[0], str(getattr(record, "fault", record.msg)),
                 type(error).__name__ if error is not None else "")
         now = self.clock()
         with self._lock:

@@ -304,7 +304,7 @@ class Supervisor:
             self._service("database", self.lock.renew)
         progress = self._service("database", lambda: _progress(self.store, self.clock,
                                                                started))
-        queued = self._service("redis", self._queued)
+        queued = self._service("Redis", self._queued)
         if progress is None or queued is None:
             return False
         text, idle = progress
