@@ -73,8 +73,7 @@ def render(name: str, context: Mapping[str, Any], root: Path | None = None) -> E
                             line=error.lineno) from None
     subject = rendering.fill(subject_template, context, name=f"{path} (subject)")
     body = rendering.fill(body_template, context, name=str(path))
-    return Email(subject=rendering.one_line(subject),
-                 body=body.partition("\n")[2].lstrip("\n"))
+    return Email(subject=rendering.one_line(subject), body=body.lstrip("\n"))
 
 
 def _plain_name(name: str) -> bool:

@@ -268,7 +268,21 @@ def file_sandbox(root: Path) -> Sandbox:
 def _file_sandbox(root: str) -> Sandbox:
     return Sandbox(autoescape=jinja2.select_autoescape(["html", "htm"],
                                                        default_for_string=False),
-                   loader=jinja2.FileSystemLoader(root))
+                   loader=_BodyLoader(root))
+
+
+class _BodyLoader(jinja2.FileSystemLoader):
+    """The templates of a folder, an email's ``Subject:`` line left out of its body (as
+    an empty line, so that the body's line numbers are the file's): a value in the
+    subject can never move the line the body starts at."""
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        head, newline, rest = source.partition("\n")
+        if head.lower().startswith("subject:"):
+            source = newline + rest
+        return source, filename, uptodate
 
 
 def fill(template: jinja2.Template, context: Mapping[str, Any], *, name: str,
