@@ -238,3 +238,52 @@ def test_a_name_with_a_line_break_stays_in_the_subject() -> None:
         sim.emit("greet.me", user="u1", nick="x")
         (sent,) = sim.platform.emails("u1")
         assert sent["subject"] == "x for Ada Bcc: everyone@example.com"
+
+
+def test_flowkit_check_points_at_a_computed_template_text(tmp_path: Path) -> None:
+    from flowkit.review.check import check
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "computed_hello.py").write_text(
+        "from flowkit import on\n"
+        "from flowkit.lms import send_notification\n\n"
+        "@on('user.signed_up')\n"
+        "async def hello(run):\n"
+        "    await send_notification(f\"Hello {run.event['nick']}\")\n")
+    report = check([flows])
+    (finding,) = report.findings
+    assert (finding.severity, finding.line, finding.flow) == ("error", 6, "hello")
+    assert finding.file.endswith("computed_hello.py")
+    assert "send_notification's text is a template" in finding.message
+    assert "send_notification('Hello {{ event.nick }}')" in finding.hint
+
+
+def test_a_custom_action_rendering_with_the_helper_is_held_to_the_same_rules() -> None:
+    from flowkit import action
+    from flowkit.lms import render
+
+    posted: list[str] = []
+
+    @action(templates=("body",))
+    def post_to_forum(body: str, *, run: Run) -> str:
+        posted.append(render(body, run))
+        return posted[-1]
+
+    with pytest.raises(CompileError, match="post_to_forum's body is a template"):
+        @on("forum.post")
+        async def computed(run: Run) -> None:
+            await post_to_forum("Hi " + run.event["nick"])
+
+    @on("forum.post")
+    async def written(run: Run) -> None:
+        await post_to_forum("Hi {{ event.nick }}, {{ ''.__class__ if event.probe else user }}")
+
+    with Simulation(written) as sim:
+        sim.add_user("u1", name="Ada")
+        sim.emit("forum.post", user="u1", nick=NICK, probe=False)
+        assert posted == [f"Hi {NICK}, Ada"]
+        sim.emit("forum.post", user="u2", nick="x", probe=True)
+        sim.advance(minutes=10)
+        assert "refused by the sandbox" in (sim.run(user="u2").reason or "")
+        assert len(posted) == 1
