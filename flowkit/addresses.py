@@ -33,7 +33,7 @@ def check_email(address: object, *, where: str = "") -> str:
         raise InvalidEmailError(address, "it holds a line break or a control character",
                                 where=where)
     if "," in address or ";" in address or address.count("@") > 1:
-        raise InvalidEmailError(address, "it is a list of addresses; give one", where=where)
+        raise InvalidEmailError(address, "it is a list of addresses", where=where)
     if "<" in address or ">" in address:
         raise InvalidEmailError(address, "it has a name or angle brackets around the "
                                 "address; give the address alone", where=where)

@@ -339,7 +339,7 @@ def _located(error: BaseException, template: jinja2.Template, name: str) -> Temp
     if isinstance(error, jinja2.UndefinedError):
         message = (f"{where}: {error.message}; give it a value or remove the placeholder")
     elif isinstance(error, SecurityError):
-        message = f"{where}: refused by the sandbox: {error}"
+        message = f"{where}: refused by the sandbox: {str(error).rstrip('.')}"
     elif isinstance(error, jinja2.TemplateNotFound):
         message = (f"{where}: no template {error.name!r} to include or import (an inline "
                    "text includes none; an email only the templates of its folder)")
