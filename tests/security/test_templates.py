@@ -287,3 +287,23 @@ def test_a_custom_action_rendering_with_the_helper_is_held_to_the_same_rules() -
         sim.advance(minutes=10)
         assert "refused by the sandbox" in (sim.run(user="u2").reason or "")
         assert len(posted) == 1
+
+
+def test_flowkit_check_checks_the_placeholders_of_a_custom_actions_template(
+        tmp_path: Path) -> None:
+    from flowkit.review.check import check
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "forum_post.py").write_text(
+        "from flowkit import action, on\n"
+        "from flowkit.lms import render\n\n"
+        "@action(templates=('body',))\n"
+        "def post_to_forum(body, *, run):\n"
+        "    return render(body, run)\n\n"
+        "@on('user.signed_up')\n"
+        "async def forum(run):\n"
+        "    await post_to_forum('Hi {{ nickname }}')\n")
+    (finding,) = check([flows]).findings
+    assert (finding.check, finding.line) == ("placeholder", 10)
+    assert "post_to_forum's body uses {{ nickname }}, which it is not given" in finding.message
