@@ -65,7 +65,7 @@ def render(name: str, context: Mapping[str, Any], root: Path | None = None) -> E
         raise TemplateError(f"{path}:1: the first line must be 'Subject: ...'",
                             template=str(path), line=1)
     try:
-        subject_template = rendering.text_sandbox(one_line=True).from_string(
+        subject_template = rendering.text_sandbox().from_string(
             head.split(":", 1)[1].strip())
         body_template = rendering.file_sandbox(root).get_template(path.name)
     except jinja2.TemplateSyntaxError as error:

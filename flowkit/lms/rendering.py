@@ -178,10 +178,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(self, *, autoescape: bool | Callable[[str | None], bool] = False,
-                 loader: jinja2.BaseLoader | None = None, one_line: bool = False) -> None:
+                 loader: jinja2.BaseLoader | None = None) -> None:
         super().__init__(autoescape=autoescape, loader=loader,
-                         undefined=jinja2.StrictUndefined, keep_trailing_newline=False,
-                         finalize=_one_line if one_line else None)
+                         undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
         self.globals.clear()
         self.globals["range"] = _bounded_range
         self.filters = {name: _checked_filter(name, fn) for name, fn in self.filters.items()}
@@ -240,23 +239,16 @@ def _str_method(text: str, name: str, args: tuple[Any, ...], kwargs: Mapping[str
         _too_long(_replace_size(text, args[0], args[1]))
 
 
-def _one_line(value: Any) -> Any:
-    """A value in a header (a subject): line breaks and control characters become one
-    space, so a name with a newline cannot start a header of its own."""
-    if isinstance(value, jinja2.Undefined):
-        return value
-    return _CONTROL.sub(" ", str(value))
-
-
 def one_line(text: str) -> str:
-    """``text`` with each run of line breaks and control characters made one space."""
+    """``text`` with each run of line breaks and control characters made one space: a
+    header (a subject) filled with a name that holds a newline stays one header."""
     return _CONTROL.sub(" ", text).strip()
 
 
 @functools.cache
-def text_sandbox(one_line: bool = False) -> Sandbox:
+def text_sandbox() -> Sandbox:
     """The sandbox for inline texts (no autoescape, no loader: nothing to include)."""
-    return Sandbox(one_line=one_line, loader=jinja2.DictLoader({}))
+    return Sandbox(loader=jinja2.DictLoader({}))
 
 
 def file_sandbox(root: Path) -> Sandbox:
@@ -308,10 +300,10 @@ def fill(template: jinja2.Template, context: Mapping[str, Any], *, name: str,
     return "".join(parts)
 
 
-def compile_text(text: str, *, name: str, one_line: bool = False) -> jinja2.Template:
+def compile_text(text: str, *, name: str) -> jinja2.Template:
     """An inline text as a sandboxed template; a syntax error is a ``TemplateError``."""
     try:
-        return text_sandbox(one_line).from_string(text)
+        return text_sandbox().from_string(text)
     except jinja2.TemplateSyntaxError as error:
         raise TemplateError(f"{name}, line {error.lineno}: {error.message}",
                             template=name, line=error.lineno) from None

@@ -56,6 +56,14 @@ def test_a_template_reaching_for_internals_or_resources_fails_closed(payload: st
     assert str(raised.value).startswith("send_notification's text:1: ")
 
 
+@pytest.mark.parametrize("bomb", ["{{ 'a' * 1000000000 }}", "{{ [1] * 1000000000 }}",
+                                  "{{ 'x'|center(1000000000) }}"])
+def test_a_bomb_is_refused_before_it_is_built(bomb: str) -> None:
+    with pytest.raises(TemplateError, match=r"would build 1000000000 characters|the number "
+                       r"1000000000 is larger than the 200000 a template may use"):
+        render_text(bomb, {})
+
+
 def test_a_render_is_bounded_by_the_configured_time_and_size(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWKIT_TEMPLATE_MAX_CHARS", "50")
