@@ -22,6 +22,7 @@ RESTING = ("waiting", "running", "parked", "failed")  # a run in these has a ste
 PROBLEMS = ("parked", "failed")
 MESSAGES = ("send_email", "send_message", "send_notification")
 LIST_LIMIT = 100
+RUN_ID = "<run id>"
 
 
 @attrs.frozen
@@ -189,21 +190,22 @@ def user_messages(conn: sa.Connection, user_id: str, limit: int = LIST_LIMIT
 def problems(conn: sa.Connection, groups: int = 50, per_group: int = 20
              ) -> list[ProblemGroup]:
     """Parked and failed runs grouped by flow, step and reason, the biggest group first;
-    each with up to ``per_group`` of its runs, oldest first."""
+    each with up to ``per_group`` of its runs, oldest first. A reason that names its own
+    run (``flowkit runs retry <id>``) is grouped with the id taken out."""
     runs = t.runs
-    key = (runs.c.flow, runs.c.step, runs.c.status, runs.c.reason)
+    reason = sa.func.replace(runs.c.reason, runs.c.id, RUN_ID).label("reason")
+    key = (runs.c.flow, runs.c.step, runs.c.status, reason)
     query = (sa.select(*key, sa.func.count(), sa.func.min(runs.c.updated_at))
              .where(runs.c.status.in_(PROBLEMS)).group_by(*key)
-             .order_by(sa.func.count().desc()).limit(groups))
-    found = conn.execute(query).all()
+             .order_by(sa.func.count().desc(), runs.c.flow).limit(groups))
     out = []
-    for flow, step, status, reason, count, oldest in found:
+    for flow, step, status, why, count, oldest in conn.execute(query).all():
         ids = conn.execute(
             sa.select(runs.c.id).where(runs.c.flow == flow, runs.c.status == status,
-                                       _same(runs.c.step, step), _same(runs.c.reason, reason))
+                                       _same(runs.c.step, step), _same(reason, why))
             .order_by(runs.c.updated_at).limit(per_group)).scalars().all()
         oldest = oldest if isinstance(oldest, pendulum.DateTime) else t.aware_utc(oldest)
-        out.append(ProblemGroup(flow, step, status, reason or "(no reason recorded)",
+        out.append(ProblemGroup(flow, step, status, why or "(no reason recorded)",
                                 int(count), oldest, tuple(ids)))
     return out
 
