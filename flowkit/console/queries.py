@@ -35,7 +35,7 @@ class ProblemGroup:
     reason: str
     count: int
     oldest: pendulum.DateTime
-    run_ids: tuple[str, ...]
+    runs: tuple[dict[str, Any], ...]  # id, user_id, updated_at; the oldest first
 
 
 def status_counts(conn: sa.Connection) -> dict[str, dict[str, int]]:
@@ -200,13 +200,14 @@ def problems(conn: sa.Connection, groups: int = 50, per_group: int = 20
              .order_by(sa.func.count().desc(), runs.c.flow).limit(groups))
     out = []
     for flow, step, status, why, count, oldest in conn.execute(query).all():
-        ids = conn.execute(
-            sa.select(runs.c.id).where(runs.c.flow == flow, runs.c.status == status,
-                                       _same(runs.c.step, step), _same(reason, why))
-            .order_by(runs.c.updated_at).limit(per_group)).scalars().all()
+        some = conn.execute(
+            sa.select(runs.c.id, runs.c.user_id, runs.c.updated_at)
+            .where(runs.c.flow == flow, runs.c.status == status, _same(runs.c.step, step),
+                   _same(reason, why))
+            .order_by(runs.c.updated_at).limit(per_group))
         oldest = oldest if isinstance(oldest, pendulum.DateTime) else t.aware_utc(oldest)
         out.append(ProblemGroup(flow, step, status, why or "(no reason recorded)",
-                                int(count), oldest, tuple(ids)))
+                                int(count), oldest, tuple(dict(r._mapping) for r in some)))
     return out
 
 
