@@ -191,25 +191,31 @@ def problems(conn: sa.Connection, groups: int = 50, per_group: int = 20
              ) -> list[ProblemGroup]:
     """Parked and failed runs grouped by flow, step and reason, the biggest group first;
     each with up to ``per_group`` of its runs, oldest first. A reason that names its own
-    run (``flowkit runs retry <id>``) is grouped with the id taken out."""
+    run (``flowkit runs retry <id>``) is grouped with the id taken out.
+
+    One query: each problem run numbered within its group (a window), the first
+    ``per_group`` of each kept."""
     runs = t.runs
-    reason = sa.func.replace(runs.c.reason, runs.c.id, RUN_ID).label("reason")
-    key = (runs.c.flow, runs.c.step, runs.c.status, reason)
-    query = (sa.select(*key, sa.func.count(), sa.func.min(runs.c.updated_at))
-             .where(runs.c.status.in_(PROBLEMS)).group_by(*key)
-             .order_by(sa.func.count().desc(), runs.c.flow).limit(groups))
+    reason = sa.func.coalesce(sa.func.replace(runs.c.reason, runs.c.id, RUN_ID), "")
+    group = (runs.c.flow, runs.c.step, runs.c.status, reason)
+    numbered = (sa.select(runs.c.flow, runs.c.step, runs.c.status, reason.label("reason"),
+                          runs.c.id, runs.c.user_id, runs.c.updated_at,
+                          sa.func.row_number().over(partition_by=group,
+                                                    order_by=runs.c.updated_at).label("n"),
+                          sa.func.count().over(partition_by=group).label("size"))
+                .where(runs.c.status.in_(PROBLEMS)).subquery())
+    rows = conn.execute(sa.select(numbered).where(numbered.c.n <= per_group)
+                        .order_by(numbered.c.size.desc(), numbered.c.flow, numbered.c.step,
+                                  numbered.c.reason, numbered.c.n))
+    found: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        found.setdefault((row.flow, row.step, row.status, row.reason, row.size), []).append(row)
     out = []
-    for flow, step, status, why, count, oldest in conn.execute(query).all():
-        some = conn.execute(
-            sa.select(runs.c.id, runs.c.user_id, runs.c.updated_at)
-            .where(runs.c.flow == flow, runs.c.status == status, _same(runs.c.step, step),
-                   _same(reason, why))
-            .order_by(runs.c.updated_at).limit(per_group))
+    for (flow, step, status, why, size), members in list(found.items())[:groups]:
+        oldest = members[0].updated_at
         oldest = oldest if isinstance(oldest, pendulum.DateTime) else t.aware_utc(oldest)
-        out.append(ProblemGroup(flow, step, status, why or "(no reason recorded)",
-                                int(count), oldest, tuple(dict(r._mapping) for r in some)))
+        out.append(ProblemGroup(
+            flow, step, status, why or "(no reason recorded)", int(size), oldest,
+            tuple({"id": r.id, "user_id": r.user_id, "updated_at": r.updated_at}
+                  for r in members)))
     return out
-
-
-def _same(column: sa.ColumnElement[Any], value: object) -> sa.ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value
