@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 from flowkit.console import actions, pages
 from flowkit.console.auth import Keys, Session, identify, root_path
 from flowkit.console.settings import ConsoleSettings
+from flowkit.console.tally import Tally
 from flowkit.runtime.engine import Engine
 
 HERE = Path(__file__).parent
@@ -40,6 +41,8 @@ class Console:
         self.settings = settings
         self.keys = Keys(settings)
         self.engine = Engine(database_url, settings.flows)
+        self.tally = Tally(self.engine.db, self.engine.clock)
+        self.tally.warm()
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.filters.update(pages.FILTERS)
 

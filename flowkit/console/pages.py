@@ -78,8 +78,8 @@ def _today(console: Console) -> dt.date:
 
 def flows(console: Console, request: Request) -> Response:
     with console.engine.db.connect() as conn:
-        counts = queries.status_counts(conn)
-        starts = queries.starts_per_day(conn, _today(console))
+        counts = console.tally.status_counts(conn)
+        starts = console.tally.starts_per_day(conn, _today(console))
     known = console.engine.flows
     names = sorted(set(known) | set(counts))
     rows = [{"name": name, "kind": known[name].kind if name in known else "(not loaded)",

@@ -127,3 +127,22 @@ def test_signing_in_goes_back_to_the_page_asked_for_but_never_off_site(shop: Sho
         away = client.post("/signin?next=//evil.example/x", data=data, follow_redirects=False)
     assert here.headers["location"] == "/problems"
     assert away.headers["location"] == "/"
+
+
+def test_mounted_at_console_its_links_and_cookie_follow_the_mount(shop: Shop) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    outer = Starlette(routes=[Mount("/console", create_app(shop.url, settings()))])
+    with TestClient(outer) as client:
+        stranger = client.get("/console/problems", follow_redirects=False)
+        assert stranger.headers["location"] == "/console/signin?next=/console/problems"
+        signed = client.post("/console/signin?next=/console/problems",
+                             data={"name": "ann", "password": OPERATOR_PASSWORD},
+                             follow_redirects=False)
+        assert signed.headers["location"] == "/console/problems"
+        assert "Path=/console" in signed.headers["set-cookie"]
+        page = client.get("/console/flows/checkout")
+    assert page.status_code == 200
+    assert 'href="/console/static/console.css"' in page.text
+    assert 'data-counts="/console/flows/checkout/counts.json"' in page.text

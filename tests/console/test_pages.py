@@ -119,3 +119,15 @@ def test_unknown_things_are_404_pages(console: TestClient) -> None:
     assert console.get("/flows/nope").status_code == 404
     assert console.get("/runs/nope").status_code == 404
     assert console.get("/users/nobody").status_code == 404
+
+
+def test_with_many_problems_the_counts_stay_exact_and_reasons_are_sampled(shop: Shop) -> None:
+    from flowkit.console import queries
+
+    shop.engine.add_user("frank", fields={"card_declined": True})
+    shop.engine.emit("order.placed", user="frank", amount=30)
+    with shop.engine.db.connect() as conn:
+        (group,) = queries.problems(conn, sample=1)
+        (whole,) = queries.problems(conn)
+    assert (group.count, group.sampled, [r.count for r in group.reasons]) == (2, True, [1])
+    assert (whole.count, whole.sampled, [r.count for r in whole.reasons]) == (2, False, [2])
