@@ -17,11 +17,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowkit.console import actions, pages
 from flowkit.console.auth import Keys, Session, identify, root_path
@@ -41,7 +43,7 @@ class Console:
         self.settings = settings
         self.keys = Keys(settings)
         self.engine = Engine(database_url, settings.flows)
-        self.tally = Tally(self.engine.db, self.engine.clock)
+        self.tally = Tally(self.engine.db, self.engine.clock, settings.counts_seconds)
         self.tally.warm()
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.filters.update(pages.FILTERS)
@@ -108,6 +110,34 @@ DEMO_ONLY = ("The flowkit console runs in demo mode, without passwords: it answe
              "machine (loopback) only. Set FLOWKIT_CONSOLE_PASSWORD to open it further.\n")
 
 
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; "
+                                 b"frame-ancestors 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Pages of this origin only: no inline or foreign script, no framing (so no page
+    of another site can lay a repair button under a click)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def _off() -> Starlette:
     async def off(request: Request) -> Response:
         return PlainTextResponse(OFF, 403)
@@ -153,6 +183,7 @@ def create_app(database_url: str, settings: ConsoleSettings | None = None) -> St
         yield
         console.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(SecurityHeaders)])
     app.state.console = console  # serve, mounting it, closes it with app.state.console.close()
     return app

@@ -12,7 +12,6 @@ import json
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-import pendulum
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -29,12 +28,18 @@ if TYPE_CHECKING:
 
 
 def _when(value: object) -> str:
+    """A moment in UTC, to the second (stored moments are UTC already)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        value = pendulum.parse(value)
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
     if isinstance(value, dt.datetime):
-        return pendulum.instance(value).in_timezone("UTC").format("YYYY-MM-DD HH:mm:ss")
+        if value.utcoffset():
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
@@ -78,7 +83,7 @@ def _today(console: Console) -> dt.date:
 
 def flows(console: Console, request: Request) -> Response:
     with console.engine.db.connect() as conn:
-        counts = console.tally.status_counts(conn)
+        counts, counted_at = console.tally.status_counts(conn)
         starts = console.tally.starts_per_day(conn, _today(console))
     known = console.engine.flows
     names = sorted(set(known) | set(counts))
@@ -88,7 +93,7 @@ def flows(console: Console, request: Request) -> Response:
              "spark": _sparkline(starts.get(name, [0] * 30))} for name in names]
     totals = {s: sum(c.get(s, 0) for c in counts.values()) for s in queries.STATUSES}
     return console.render(request, "flows.html", flows=rows, statuses=queries.STATUSES,
-                          totals=totals)
+                          totals=totals, counted_at=counted_at)
 
 
 # -- a flow ----------------------------------------------------------------------
@@ -118,7 +123,7 @@ def flow(console: Console, request: Request) -> Response:
     selected = request.query_params.get("step")
     with console.engine.db.connect() as conn:
         counts = queries.step_counts(conn, name)
-        status = queries.flow_status_counts(conn, name)
+        status = console.tally.status_counts(conn)[0].get(name, {})
         at_step = queries.runs_at(conn, name, selected) if selected else []
         versions = queries.versions(conn, name)
     base = f"{root_path(request)}/flows/{_quote(name)}"

@@ -22,7 +22,7 @@ PROBLEMS = ("parked", "failed")
 MESSAGES = ("send_email", "send_message", "send_notification")
 LIST_LIMIT = 100
 RUN_ID = "<run id>"
-SAMPLE = 2_000
+SAMPLE = 25  # a problem group's newest runs whose reasons are read
 
 
 @attrs.frozen
@@ -37,8 +37,8 @@ class ProblemReason:
 @attrs.frozen
 class ProblemGroup:
     """Parked or failed runs of one flow at one step: how many (exact), since when, and
-    their reasons. ``sampled``: there are more than ``SAMPLE`` problem runs, and the
-    reasons are those of the newest ``SAMPLE``."""
+    their reasons. ``sampled``: the group has more than ``SAMPLE`` runs, and the reasons
+    are those of its newest ``SAMPLE``."""
 
     flow: str
     step: str | None
@@ -47,14 +47,6 @@ class ProblemGroup:
     oldest: pendulum.DateTime
     reasons: tuple[ProblemReason, ...]
     sampled: bool
-
-
-def flow_status_counts(conn: sa.Connection, flow: str) -> dict[str, int]:
-    """status -> how many runs of ``flow``."""
-    runs = t.runs
-    query = (sa.select(runs.c.status, sa.func.count()).where(runs.c.flow == flow)
-             .group_by(runs.c.status))
-    return {status: int(count) for status, count in conn.execute(query)}
 
 
 def step_counts(conn: sa.Connection, flow: str) -> dict[str, dict[str, int]]:
@@ -163,34 +155,31 @@ def user_messages(conn: sa.Connection, user_id: str, limit: int = LIST_LIMIT
 
 # -- problems --------------------------------------------------------------------
 
-def problems(conn: sa.Connection, groups: int = 50, per_reason: int = 20,
+def problems(conn: sa.Connection, groups: int = 30, per_reason: int = 5,
              sample: int = SAMPLE) -> list[ProblemGroup]:
     """Parked and failed runs grouped by flow, step and status (exact counts, the biggest
     group first), and within each by reason (a reason that names its own run, as
     ``flowkit runs retry <id>`` does, is grouped with the id taken out).
 
-    The counts come from a small partial index; the reasons from the newest ``sample``
-    problem runs of each status, so the page costs the same with 100 or 100,000 of
-    them."""
+    The counts come from a small partial index; the reasons from each group's newest
+    ``sample`` runs, so the page costs the same with 100 or 100,000 problem runs."""
     runs = t.runs
     totals = conn.execute(
         sa.select(runs.c.flow, runs.c.step, runs.c.status, sa.func.count(),
                   sa.func.min(runs.c.updated_at))
         .where(runs.c.status.in_(PROBLEMS)).group_by(runs.c.flow, runs.c.step, runs.c.status)
         .order_by(sa.func.count().desc(), runs.c.flow, runs.c.step).limit(groups)).all()
-    read: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = defaultdict(dict)
-    for status in PROBLEMS:
-        for row in conn.execute(
-                sa.select(runs.c.id, runs.c.flow, runs.c.step, runs.c.reason, runs.c.user_id,
-                          runs.c.updated_at)
-                .where(runs.c.status == status).order_by(runs.c.updated_at.desc())
-                .limit(sample)):
-            why = (row.reason or "(no reason recorded)").replace(row.id, RUN_ID)
-            read[(row.flow, row.step, status)].setdefault(why, []).append(
-                {"id": row.id, "user_id": row.user_id, "updated_at": row.updated_at})
     out = []
     for flow, step, status, count, oldest in totals:
-        by_reason = read.get((flow, step, status), {})
+        newest = conn.execute(
+            sa.select(runs.c.id, runs.c.reason, runs.c.user_id, runs.c.updated_at)
+            .where(runs.c.flow == flow, _same(runs.c.step, step), runs.c.status == status)
+            .order_by(runs.c.updated_at.desc()).limit(sample))
+        by_reason: dict[str, list[dict[str, Any]]] = {}
+        for row in newest:
+            why = (row.reason or "(no reason recorded)").replace(row.id, RUN_ID)
+            by_reason.setdefault(why, []).append(
+                {"id": row.id, "user_id": row.user_id, "updated_at": row.updated_at})
         reasons = sorted(
             (ProblemReason(why, len(members), tuple(reversed(members[-per_reason:])))
              for why, members in by_reason.items()), key=lambda r: (-r.count, r.reason))
@@ -198,3 +187,9 @@ def problems(conn: sa.Connection, groups: int = 50, per_reason: int = 20,
         out.append(ProblemGroup(flow, step, status, int(count), oldest, tuple(reasons),
                                 sampled=sum(r.count for r in reasons) < count))
     return out
+
+
+def _same(column: sa.ColumnElement[Any], value: object) -> sa.ColumnElement[bool]:
+    """``column = value``, or ``IS NULL`` (an index serves both; IS NOT DISTINCT FROM
+    it does not)."""
+    return column.is_(None) if value is None else column == value

@@ -146,3 +146,10 @@ def test_mounted_at_console_its_links_and_cookie_follow_the_mount(shop: Shop) ->
     assert page.status_code == 200
     assert 'href="/console/static/console.css"' in page.text
     assert 'data-counts="/console/flows/checkout/counts.json"' in page.text
+
+
+def test_pages_cannot_be_framed_or_run_foreign_scripts(console: TestClient) -> None:
+    headers = console.get("/problems").headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
