@@ -153,3 +153,25 @@ def test_pages_cannot_be_framed_or_run_foreign_scripts(console: TestClient) -> N
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert "default-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_guessing_passwords_is_slowed_down(shop: Shop) -> None:
+    with TestClient(create_app(shop.url, settings())) as client:
+        for _ in range(5):
+            wrong = client.post("/signin", data={"name": "mallory", "password": "guess"})
+            assert wrong.status_code == 401
+        right = client.post("/signin", data={"name": "mallory", "password": OPERATOR_PASSWORD})
+    assert right.status_code == 429
+    assert "wait a minute" in right.text
+
+
+def test_the_console_alone_refuses_to_start_without_a_password() -> None:
+    from click.testing import CliRunner
+
+    from flowkit.console.__main__ import main
+
+    result = CliRunner().invoke(main, ["--database-url", "sqlite://"], env={
+        "FLOWKIT_CONSOLE_PASSWORD": "", "FLOWKIT_CONSOLE_READONLY_PASSWORD": ""})
+    assert result.exit_code == 2
+    assert "FLOWKIT_CONSOLE_PASSWORD" in result.output
+    assert len(result.output.strip().splitlines()) == 1
