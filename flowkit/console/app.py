@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flowkit.clock import clock_from_env
 from flowkit.console import actions, pages
 from flowkit.console.auth import Keys, Session, identify, root_path
 from flowkit.console.settings import ConsoleSettings
@@ -42,7 +43,9 @@ class Console:
     def __init__(self, database_url: str, settings: ConsoleSettings) -> None:
         self.settings = settings
         self.keys = Keys(settings)
-        self.engine = Engine(database_url, settings.flows)
+        # The workers' clock (scaled in `flowkit run --demo`), so "today" and the
+        # tally's settled runs agree with the times they write.
+        self.engine = Engine(database_url, settings.flows, clock=clock_from_env())
         self.tally = Tally(self.engine.db, self.engine.clock, settings.counts_seconds)
         self.tally.warm()
         self.templates = Jinja2Templates(directory=HERE / "templates")
