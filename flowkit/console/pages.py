@@ -132,6 +132,9 @@ def flow(console: Console, request: Request) -> Response:
     first, lines = _source(found)
     steps = [{"id": s.id, "kind": s.kind, "line": s.line, "counts": counts.get(s.id, {})}
              for s in found.ir.steps]
+    known = {s.id for s in found.ir.steps}
+    steps += [{"id": step, "kind": "not in the loaded version", "line": None,
+               "counts": counts[step]} for step in sorted(counts) if step not in known]
     return console.render(
         request, "flow.html", flow=found, svg=svg, steps=steps, selected=selected,
         at_step=at_step, versions=versions, status=status, statuses=queries.STATUSES,

@@ -82,13 +82,6 @@ def versions(conn: sa.Connection, flow: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def flow_ir(conn: sa.Connection, flow: str, version: str) -> dict[str, Any] | None:
-    fv = t.flow_versions
-    query = sa.select(fv.c.ir).where(fv.c.flow == flow, fv.c.version == version)
-    ir: dict[str, Any] | None = conn.execute(query).scalar_one_or_none()
-    return ir
-
-
 # -- one run -------------------------------------------------------------------------
 
 def run(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:

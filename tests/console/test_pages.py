@@ -131,3 +131,15 @@ def test_with_many_problems_the_counts_stay_exact_and_reasons_are_sampled(shop: 
         (whole,) = queries.problems(conn)
     assert (group.count, group.sampled, [r.count for r in group.reasons]) == (2, True, [1])
     assert (whole.count, whole.sampled, [r.count for r in whole.reasons]) == (2, False, [2])
+
+
+def test_runs_at_a_step_the_loaded_version_lacks_are_listed(console: TestClient,
+                                                            shop: Shop) -> None:
+    carol = shop.run_of("carol")
+    with shop.engine.db.begin() as conn:  # as if a new version had dropped her step
+        conn.execute(sa.update(t.runs).where(t.runs.c.id == carol)
+                     .values(step="wait:2d", status="parked"))
+    html = console.get("/flows/checkout").text
+    row = re.search(r'<tr data-step="wait:2d">(.*?)</tr>', html, re.S)
+    assert row and "not in the loaded version" in row.group(1)
+    assert 'data-status="parked">1<' in row.group(1)
