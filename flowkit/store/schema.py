@@ -143,6 +143,8 @@ events = sa.Table(
     # (always in one shard) are applied in order, and shards go in parallel.
     sa.Column("shard", sa.SmallInteger, nullable=False),
     sa.Column("routed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Why the event was rejected instead of routed (it is marked routed), else NULL.
+    sa.Column("error", sa.Text),
     sa.Index(None, "routed", "shard", "seq"),
     sa.Index(None, "user_id", "seq"),
 )

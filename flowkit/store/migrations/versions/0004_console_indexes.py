@@ -1,7 +1,7 @@
 """console indexes: starts per day, runs resting at each step, problems, users by email
 
-Revision ID: 0003_console
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-29 10:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003_console'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
