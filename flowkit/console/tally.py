@@ -86,6 +86,7 @@ class Tally:
         self._lock = threading.Lock()
         self._settled: _Settled | None = None
         self._recounting = False
+        self._counted = threading.Event()  # the first count of the settled runs is done
         self._live: tuple[float, pendulum.DateTime, Counts] | None = None
         self._refreshing = False
 
@@ -93,6 +94,7 @@ class Tally:
 
     def warm(self) -> None:
         """Count what is settled, in a background thread."""
+        self._recounting = True
         threading.Thread(target=self._recount, name="flowkit-console-tally",
                          daemon=True).start()
 
@@ -132,9 +134,12 @@ class Tally:
             log.exception("the console could not count the runs")
         finally:
             self._recounting = False
+            self._counted.set()
 
     def _advance(self, conn: sa.Connection) -> _Settled:
         """The settled counts, moved up to now less ``MARGIN``."""
+        if self._settled is None and self._recounting:
+            self._counted.wait(timeout=60)  # rather than count it all twice at once
         with self._lock:
             mark = self.clock.now() - MARGIN
             settled = self._settled
@@ -151,7 +156,6 @@ class Tally:
                     settled.days = self._count_days(conn, mark)
                 settled.mark = mark
             if self.clock.now() - settled.counted_at > RECOUNT and not self._recounting:
-                self._recounting = True
                 self.warm()
             return _Settled(settled.mark, {f: dict(c) for f, c in settled.ended.items()},
                             dict(settled.days), settled.counted_at)
