@@ -128,3 +128,13 @@ def test_the_state_file_is_private_and_holds_no_password(cli: CliRunner) -> None
     result = cli.invoke(main, ["status"])
     assert result.exit_code == 2
     assert "set DATABASE_URL" in _one_line(result)
+
+
+def test_a_malformed_smtp_url_is_reported_without_its_password(cli: CliRunner,
+                                                              tmp_path: Path) -> None:
+    result = cli.invoke(main, ["mail", "deliver", "--smtp-url",
+                               "smtp://mailer:smtp-s3cret@mail.example.com?bogus=1"],
+                        env={"DATABASE_URL": f"sqlite:///{tmp_path}/flowkit.db"})
+    line = _one_line(result)
+    assert "unknown parameter bogus" in line
+    assert "smtp-s3cret" not in line and "mailer:***@mail.example.com" in line

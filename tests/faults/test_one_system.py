@@ -60,3 +60,24 @@ def test_several_flowkit_run_share_one_redis_and_one_database(
     assert second.returncode == 0, second.stderr
     assert "started 1 worker processes" in second.stdout
     system.shut_down()
+
+
+def test_a_lease_left_by_a_killed_run_on_this_machine_is_taken_over(tmp_path: Path) -> None:
+    from flowkit.errors import AlreadyRunningError
+    from flowkit.runtime.lease import DatabaseLock
+    from flowkit.store import database
+
+    engine = database.create_engine(f"sqlite:///{tmp_path}/flowkit.db")
+    first, second = DatabaseLock(engine), DatabaseLock(engine)
+    first.acquire()
+    with pytest.raises(AlreadyRunningError, match="another `flowkit run`"):
+        second.acquire()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with engine.begin() as conn:  # as if the holder had been this pid, now gone
+        conn.exec_driver_sql(f"UPDATE flowkit_leases SET pid = {dead.pid}")
+    second.acquire()
+    with pytest.raises(AlreadyRunningError):
+        first.renew()  # the old holder, were it still around, learns it lost the lock
+    second.release()
+    engine.dispose()

@@ -8,6 +8,8 @@ writes a kind of failure at most once per 2 s, and a traceback once.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -45,6 +47,7 @@ def test_the_database_unreachable_for_10_seconds_is_waited_out(
     out = system.output()
     assert out.count("cannot reach the database") == 1
     assert out.count("database reachable again") == 1
+    assert "restarting" not in out  # no process ended: they all waited it out
     assert len(logged) <= 80, "\n".join(logged[:20])
     assert tracebacks <= 6
     system.shut_down()
@@ -92,6 +95,23 @@ def test_redis_restarted_under_flowkit_run_is_waited_out(
     figures = system.check_ledger(300)
     logged = _lines_since(system, mark)
     assert len(logged) <= 80, "\n".join(logged[:20])
+    assert "restarting" not in system.output()  # the scheduler did not exit, nor a worker
     system.shut_down()
     FIGURES.append(f"Redis killed and restarted empty, 300 runs: {figures}; {len(logged)} "
                    "log lines during the outage")
+
+
+def test_flowkit_run_started_while_the_database_is_down_waits_for_it(
+        system: System, proxy: Proxy) -> None:
+    proxy.cut()
+    with open(system.out, "ab") as out:
+        system.proc = subprocess.Popen(
+            [sys.executable, "-m", "flowkit.cli", "run", "--processes", "1"], env=system.env,
+            cwd=system.folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_until(lambda: "waiting for the database" in system.output(), 30, "the wait")
+    proxy.restore()
+    wait_until(lambda: "started 1 worker processes" in system.output(), 30, "the start")
+    system.emit(20, wait=0)
+    wait_until(lambda: system.statuses()["completed"] == 20, 30, "20 completed runs")
+    assert system.output().count("waiting for the database") == 1
+    system.shut_down()
