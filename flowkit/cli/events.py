@@ -10,6 +10,10 @@ import click
 
 from flowkit.cli._group import main
 
+_RESERVED = {"event": "the event's name is the first argument",
+             "user": "give the user with --user",
+             "idempotency_key": "give the key with --key"}
+
 
 def _value(text: str) -> Any:
     try:
@@ -56,6 +60,8 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
         name, sep, value = field.partition("=")
         if not sep or not name:
             raise EventError(f"payload fields are key=value, got {field!r}")
+        if name in _RESERVED:
+            raise EventError(f"payload field {name!r} is reserved: {_RESERVED[name]}")
         payload[name] = _value(value)
     from flowkit.runtime import services
 

@@ -138,3 +138,12 @@ def test_a_malformed_smtp_url_is_reported_without_its_password(cli: CliRunner,
     line = _one_line(result)
     assert "unknown parameter bogus" in line
     assert "smtp-s3cret" not in line and "mailer:***@mail.example.com" in line
+
+
+@pytest.mark.parametrize("field", ["user", "event", "idempotency_key"])
+def test_a_reserved_payload_field_is_one_line_saying_what_to_write(
+        cli: CliRunner, tmp_path: Path, field: str) -> None:
+    result = cli.invoke(main, ["emit", "it.started", "-u", "u1", f"{field}=x"],
+                        env={"DATABASE_URL": f"sqlite:///{tmp_path}/flowkit.db"})
+    assert result.exit_code == 1
+    assert f"payload field {field!r} is reserved" in _one_line(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,12 @@ def test_a_second_flowkit_run_with_its_own_redis_on_one_database_refuses_to_star
         assert first.proc is not None and first.proc.poll() is None
         recorded = json.loads((tmp_path / ".flowkit" / "run.json").read_text())
         assert recorded["pid"] == first.proc.pid  # the refused one left it alone
+        if where == "sqlite":  # its embedded Redis dies: it is started again
+            os.kill(first.child("redis-server"), signal.SIGKILL)
+            wait_until(lambda: "the embedded Redis was killed" in first.output(), 10,
+                       "the embedded Redis's restart")
+            first.emit(20, wait=0)
+            wait_until(lambda: first.statuses()["completed"] == 20, 30, "20 completed runs")
         first.shut_down()
     finally:
         first.stop()
