@@ -16,5 +16,6 @@ def redact_url(url: object) -> str:
     finds URLs inside a longer text, such as an error message."""
     text = url.render_as_string(hide_password=True) if hasattr(  # a SQLAlchemy URL
         url, "render_as_string") else str(url)
-    text = _PASSWORD.sub(lambda m: m["head"] + REDACTED, text)
+    text = _PASSWORD.sub(  # "user:password@host" in a hint is an example, kept
+        lambda m: m[0] if m["pw"] == "password" else m["head"] + REDACTED, text)
     return _SECRET_PARAMS.sub(lambda m: m["head"] + REDACTED, text)

@@ -88,3 +88,33 @@ def test_a_lease_left_by_a_killed_run_on_this_machine_is_taken_over(tmp_path: Pa
         first.renew()  # the old holder, were it still around, learns it lost the lock
     second.release()
     engine.dispose()
+
+
+def test_flowkit_run_stops_on_what_a_restart_cannot_fix_and_says_which(tmp_path: Path
+                                                                      ) -> None:
+    # A malformed SMTP_URL stops the scheduler at its start: restarting it would not help.
+    env = _env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/flowkit.db",
+               SMTP_URL="smtp://mailer:smtp-s3cret@mail.example.com?bogus=1")
+    result = subprocess.run(
+        [sys.executable, "-m", "flowkit.cli", "run", "--flows", "tests.integration.flows",
+         "--processes", "1"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode == 2
+    assert "stopping: the scheduler cannot start, and a restart would not help" in \
+        result.stdout
+    assert "flowkit scheduler: SMTP_URL" in result.stderr
+    assert "smtp-s3cret" not in result.stdout + result.stderr
+    assert "restarting" not in result.stdout
+
+
+def test_flowkit_run_on_a_database_that_does_not_exist_says_so_in_one_line(
+        pg: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    missing = sa.engine.make_url(pg).set(database="flowkit_no_such_db")
+    env = _env(tmp_path, DATABASE_URL=missing.render_as_string(hide_password=False))
+    result = subprocess.run([sys.executable, "-m", "flowkit.cli", "run"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "does not exist" in line and "create it" in line
