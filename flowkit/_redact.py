@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 REDACTED = "***"
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?=@)",
+# The password runs to the last "@" before the host (a password may hold an "@").
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)(?=@)",
                        re.IGNORECASE)
 _SECRET_PARAMS = re.compile(r"(?P<head>[?&](password|passwd|pwd|secret|token)=)[^&\s]+",
                             re.IGNORECASE)
