@@ -124,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _metrics()
     except Exception as error:
         problem = faults.diagnose(error)
+        if problem is not None and problem.transient:
+            raise  # a restart may well help: exit 1, and the supervisor restarts it
         if problem is None and not isinstance(error, FlowkitError):
             raise
         print(f"flowkit {args.kind}: {redact_url(problem or error)}", file=sys.stderr,
