@@ -48,6 +48,8 @@ def test_a_refused_database_connection_is_one_line_and_exit_2(cli: CliRunner,
     assert result.exit_code == 2
     assert "cannot reach the database" in line and "DATABASE_URL" in line
     assert "s3cret-pw" not in line
+    if command[0] == "emit":
+        assert "x.y for u1 was not stored" in line
 
 
 def test_an_unknown_database_says_to_create_it(cli: CliRunner, postgres_url: str) -> None:
