@@ -10,11 +10,12 @@ was not committed is redone by another worker: it is still in SQL), then Redis s
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ class RunOptions:
     metrics_port: int | None = None
     demo_users: int | None = None  # run the demo stream for this many users
     flows: tuple[str, ...] = ()
+    verbose: bool = False  # show the libraries' INFO lines (Dramatiq, Alembic) too
 
 
 @contextmanager
@@ -110,7 +112,10 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
     scheduler = Scheduler(engine, worker.broker, clock, metrics_port=(
         options.metrics_port + 1 if options.metrics_port else None))
     command = services.worker_command(options.processes, options.threads)
-    workers = subprocess.Popen(command, env={**services.WORKER_ENV, **env})
+    workers = subprocess.Popen(command, env={**services.WORKER_ENV, **env},
+                               stderr=None if options.verbose else subprocess.PIPE)
+    if not options.verbose:
+        threading.Thread(target=_quiet_libraries, args=(workers,), daemon=True).start()
     echo(f"started {options.processes} worker processes × {options.threads} threads "
          f"(pid {workers.pid})")
     stop = threading.Event()
@@ -139,7 +144,8 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
             if options.duration and time.monotonic() - started >= options.duration:
                 break
             if demo is not None and demo.done and idle:
-                echo("the demo's runs have all finished")
+                echo("the demo is done: nothing left to route and no timer left to fire "
+                     "(what still waits, waits for an event: see below)")
                 break
     finally:
         stop.set()
@@ -152,8 +158,26 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
         except subprocess.TimeoutExpired:
             workers.kill()
         if demo is not None:
-            _summary(store, echo)
+            from flowkit.demo import summary
+
+            summary(engine, clock.now(), echo)
     return 0
+
+
+def _quiet_libraries(workers: subprocess.Popen[bytes]) -> None:
+    """Pass the workers' stderr on, without the libraries' INFO and DEBUG lines
+    (Dramatiq's start and stop notes, Alembic's plugins): flowkit's own logs, warnings
+    and errors stay. ``flowkit run -v`` shows everything."""
+    assert workers.stderr is not None
+    for raw in workers.stderr:
+        line = raw.decode(errors="replace")
+        if _LIBRARY_NOTE.search(line):
+            continue
+        sys.stderr.write(line)
+        sys.stderr.flush()
+
+
+_LIBRARY_NOTE = re.compile(r"\] \[(dramatiq|alembic)[^\]]*\] \[(INFO|DEBUG)\] ")
 
 
 def _progress(store: Store, scheduler: Any, clock: Clock, started: float
@@ -177,17 +201,4 @@ def _progress(store: Store, scheduler: Any, clock: Clock, started: float
     # (an inactivity watcher waiting for the user's return, say).
     idle = bool(counts) and not timers and not unrouted
     return line, idle
-
-
-def _summary(store: Store, echo: Echo) -> None:
-    with store.engine.connect() as conn:
-        counts = store.run_counts(conn)
-        actions = store.actions(conn)
-    echo("runs by flow and status:")
-    for (flow, status), n in sorted(counts.items()):
-        echo(f"  {flow:<20} {status:<10} {n}")
-    echo("actions run:")
-    done = Counter((a["flow"], a["action"], a["args"].get("template", "")) for a in actions)
-    for (flow, action, template), n in sorted(done.items()):
-        echo(f"  {flow:<20} {action} {template:<22} {n}")
 
