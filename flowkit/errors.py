@@ -171,3 +171,14 @@ class AutomationExistsError(PremadeTemplateError, FileExistsError):
         self.path = path
         super().__init__(f"{path} already exists; choose another name, or move the file "
                          "away first (flowkit new never overwrites a file)")
+
+
+class ProjectExistsError(FlowkitError, FileExistsError):
+    """``flowkit init`` would overwrite a file that is already there."""
+
+    def __init__(self, folder: Path, existing: list[Path]) -> None:
+        self.folder = folder
+        self.existing = existing
+        names = ", ".join(str(p) for p in existing[:3]) + (", ..." if len(existing) > 3 else "")
+        super().__init__(f"{folder} already has {names}; run flowkit init in an empty "
+                         "folder, or move those files away first (init never overwrites)")
