@@ -85,7 +85,8 @@ def add_to_track(track: str, *, method: Literal["automatic", "manual"] = "automa
     result = "invited" if method == "manual" else "added"
     once = None if reenroll else f"{result}:{member}:{track}"
     if not record.claim(result, once):
-        return record.skipped(f"{result} by another run a moment ago")
+        return record.skipped("invited before: the invitation is still open"
+                              if method == "manual" else "added by another run a moment ago")
     texts = {name: _render(value, run) for name, value in
              (("invitation", invitation), ("confirmation", confirmation)) if value}
     if method == "manual":

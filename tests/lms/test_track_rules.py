@@ -97,7 +97,7 @@ def test_the_example_manager_workflow_enrolls_once_per_report_in_one_batch() -> 
 
 def test_a_user_invited_twice_is_invited_once_and_confirmed_once(sim: Simulation) -> None:
     sim.emit_many([{"event": "invite.please", "user": "r1"}] * 2)
-    assert adds(sim, "r1") == ["invited", "skipped: invited by another run a moment ago"]
+    assert adds(sim, "r1") == ["invited", "skipped: invited before: the invitation is still open"]
     assert len(sim.platform.messages("r1", "invitation")) == 1
     sim.emit("track.joined", user="r1", track="checklist")
     assert confirmations(sim, "r1") == ["Welcome aboard, r1."]
@@ -142,3 +142,11 @@ def test_a_track_adding_to_itself_by_a_computed_name_would_loop(sim: Simulation)
 
 def test_the_default_confirmation_is_the_seeds_text() -> None:
     assert DEFAULT_CONFIRMATION == "You\u2019ve been added to the track! \U0001f389"
+
+
+def test_an_open_invitation_is_not_sent_again_later(sim: Simulation) -> None:
+    sim.emit("invite.please", user="r1")
+    sim.advance(days=30)
+    sim.emit("invite.please", user="r1")
+    assert adds(sim, "r1") == ["invited", "skipped: invited before: the invitation is still open"]
+    assert len(sim.platform.messages("r1", "invitation")) == 1
