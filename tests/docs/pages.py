@@ -12,6 +12,8 @@ its fence (invisible once rendered):
 - ``<!-- test: sh -->``: the shell block runs in the project, line by line with
   ``set -e`` (``pip install`` lines are skipped: flowkit is already installed, unless
   FLOWKIT_DOCS_PIP=1 asks to install it from this checkout).
+- ``<!-- test: ir MODULE FLOW -->``: the block is FLOW's IR, condensed as
+  tests/docs/listing.py prints it (docs/compiler.md's listings).
 - ``<!-- test: output -->``: the block is what the previous ``run`` or ``sh`` step
   printed; a line ``...`` stands for any lines.
 
@@ -29,7 +31,7 @@ from pathlib import Path
 import attrs
 
 ROOT = Path(__file__).resolve().parents[2]
-_MARK = re.compile(r"<!--\s*test:\s*(?P<kind>file|run|sh|output)\s*(?P<arg>[^>]*?)\s*-->")
+_MARK = re.compile(r"<!--\s*test:\s*(?P<kind>file|run|sh|output|ir)\s*(?P<arg>[^>]*?)\s*-->")
 _FENCE = re.compile(r"^(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 
 

@@ -70,6 +70,13 @@ class Project:
         self._call([str(venv / "bin" / "pip"), "install", "-q", str(ROOT), "pytest"], step)
         self.env["PATH"] = f"{venv / 'bin'}{os.pathsep}{self.env['PATH']}"
 
+    def ir(self, step: Step) -> None:
+        module, flow = step.arg.split()
+        printed = self._call([sys.executable, str(ROOT / "tests" / "docs" / "listing.py"),
+                              module, flow], step, PYTHONPATH=str(self.folder))
+        assert matches(step.text, printed), (
+            f"{step.where(self.page)} shows {flow}'s IR otherwise than it compiles:\n{printed}")
+
     def output(self, step: Step) -> None:
         assert self.printed is not None, f"{step.where(self.page)}: output of nothing"
         assert matches(step.text, self.printed), (
