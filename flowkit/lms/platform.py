@@ -200,11 +200,20 @@ class BoundSqlPlatform:
         of several runs adding the same user to the same track gets the row, even on two
         workers at the same time (the second waits for the first's commit): False means
         another run holds it, and nothing was recorded."""
-        return bool(insert_rows(self.conn, t.track_enrollments, [{
-            "key": key, "user_id": user, "track": track, "method": method,
-            "result": result, "reason": reason, "for_user": for_user,
-            "from_flow": from_flow, "once": once, "at": self.now}],
-            conflict="ignore", returning="key"))
+        if insert_rows(self.conn, t.track_enrollments, [{
+                "key": key, "user_id": user, "track": track, "method": method,
+                "result": result, "reason": reason, "for_user": for_user,
+                "from_flow": from_flow, "once": once, "at": self.now}],
+                conflict="ignore", returning="key"):
+            return True
+        return self.recorded_track(key) == result  # this step's own row, retried
+
+    def recorded_track(self, key: str) -> str | None:
+        """What the ``add_to_track`` of idempotency key ``key`` recorded, if it ran
+        before (an attempt that failed after recording keeps its row)."""
+        mine = sa.select(t.track_enrollments.c.result).where(t.track_enrollments.c.key == key)
+        result: str | None = self.conn.execute(mine).scalar()
+        return result
 
     def joining_reenrolls(self, user: str, track: str) -> bool:
         """Whether the user joined ``track`` just now through an invitation that asked

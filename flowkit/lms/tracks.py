@@ -77,18 +77,19 @@ def add_to_track(track: str, *, method: Literal["automatic", "manual"] = "automa
     chain = _chain(run) if member == run.user.id else []
     record = _Recorder(platform, member, track, key, method,
                        None if member == run.user.id else run.user.id, run.flow)
-    why = _destination_problem(track) or _loop(track, chain, run)
-    if why is None and not reenroll and platform.started_track(member, track):
-        why = "started the track before (re-enrollment is off)"
-    if why is not None:
-        return record.skipped(why)
+    texts = {name: _render(value, run) for name, value in  # before anything is written
+             (("invitation", invitation), ("confirmation", confirmation)) if value}
     result = "invited" if method == "manual" else "added"
+    if record.earlier() != result:  # (a retried attempt that recorded goes straight on)
+        why = _destination_problem(track) or _loop(track, chain, run)
+        if why is None and not reenroll and platform.started_track(member, track):
+            why = "started the track before (re-enrollment is off)"
+        if why is not None:
+            return record.skipped(why)
     once = None if reenroll else f"{result}:{member}:{track}"
     if not record.claim(result, once):
         return record.skipped("invited before: the invitation is still open"
                               if method == "manual" else "added by another run a moment ago")
-    texts = {name: _render(value, run) for name, value in
-             (("invitation", invitation), ("confirmation", confirmation)) if value}
     if method == "manual":
         platform.invite(member, track, key=key, message=texts["invitation"], button=button,
                         confirmation=texts.get("confirmation"), reenroll=reenroll)
@@ -111,10 +112,16 @@ class _Recorder:
 
     def __init__(self, platform: Any, member: str, track: str, key: str, method: str,
                  for_user: str | None, from_flow: str) -> None:
+        self.platform = platform
         self.record = getattr(platform, "record_track", None)
         self.fields = {"key": key, "method": method, "for_user": for_user,
                        "from_flow": from_flow}
         self.member, self.track = member, track
+
+    def earlier(self) -> str | None:
+        """The result an earlier attempt of this same step recorded, if any."""
+        ask = getattr(self.platform, "recorded_track", None)
+        return None if ask is None else str(ask(self.fields["key"]) or "") or None
 
     def claim(self, result: str, once: str | None) -> bool:
         if self.record is None:

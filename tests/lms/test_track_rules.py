@@ -150,3 +150,24 @@ def test_an_open_invitation_is_not_sent_again_later(sim: Simulation) -> None:
     sim.emit("invite.please", user="r1")
     assert adds(sim, "r1") == ["invited", "skipped: invited before: the invitation is still open"]
     assert len(sim.platform.messages("r1", "invitation")) == 1
+
+
+def test_an_add_retried_after_a_failure_is_not_skipped_as_its_own_duplicate(
+        sim: Simulation, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowkit.lms.platform import BoundSqlPlatform
+
+    real = BoundSqlPlatform.message
+    failures = []
+
+    def flaky(self: BoundSqlPlatform, *args: Any, **kwargs: Any) -> bool:
+        if kwargs.get("kind") == "confirmation" and not failures:
+            failures.append(1)
+            raise ConnectionError("the message service is down")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BoundSqlPlatform, "message", flaky)
+    sim.emit("add.please", user="r1", track="checklist")  # claimed, then failed
+    sim.advance(seconds=5)  # the retry, with the same key
+    assert adds(sim, "r1") == ["added"]
+    assert confirmations(sim, "r1") == [DEFAULT_CONFIRMATION]
+    assert [r.flow for r in sim.runs(user="r1", flow="checklist")] == ["checklist"]
