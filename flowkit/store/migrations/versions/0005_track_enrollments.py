@@ -1,7 +1,7 @@
 """track enrollments: what each add_to_track did, unique per user and track
 
-Revision ID: 0003_track_enrollments
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-29 09:50:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003_track_enrollments'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
