@@ -36,7 +36,9 @@ def table(echo: Echo, title: str, headers: Sequence[str],
           rows: Iterable[Sequence[object]]) -> None:
     """Print a table whose columns are as wide as their longest cell (rich), however
     long a flow's name is."""
-    grid = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    if title:
+        echo(title)  # above the table, not its caption: a narrow table would wrap it
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for header in headers:
         numeric = header in ("runs", "count")
         grid.add_column(header, justify="right" if numeric else "left", no_wrap=True)

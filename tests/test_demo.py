@@ -29,3 +29,10 @@ def test_the_summary_explains_the_inactivity_watchers_that_still_wait() -> None:
                   and "event" in line]
     assert "event user.visited" in watcher
     assert "an inactivity watcher: one per user, waiting for their next visit" in watcher
+
+
+def test_a_title_wider_than_its_table_stays_on_one_line() -> None:
+    lines: list[str] = []
+    table(lines.append, "runs by flow and status", ("flow", "runs"), [("a", 1)])
+    assert lines[0] == "runs by flow and status"
+    assert not any(line.strip() == "status" for line in lines)

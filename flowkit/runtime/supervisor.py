@@ -126,7 +126,9 @@ def _child_env(options: RunOptions, database_url: str, redis_url: str) -> dict[s
     env = dict(os.environ, **services.WORKER_ENV)
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
                **{PARENT_ENV: str(os.getpid())})
-    if options.demo_users is not None:  # progress lines, not a log line per transition
+    if options.verbose:  # flowkit's INFO lines, and the libraries' (Dramatiq, Alembic)
+        env.update(FLOWKIT_LOG_LEVEL="INFO", FLOWKIT_LIBRARY_LOG_LEVEL="INFO")
+    elif options.demo_users is not None:  # progress lines, not a line per transition
         env.setdefault("FLOWKIT_LOG_LEVEL", "WARNING")
     if options.time_scale != 1.0:
         env.update(FLOWKIT_TIME_SCALE=str(options.time_scale),
