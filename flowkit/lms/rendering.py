@@ -300,8 +300,10 @@ def fill(template: jinja2.Template, context: Mapping[str, Any], *, name: str,
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=1024)
 def compile_text(text: str, *, name: str) -> jinja2.Template:
-    """An inline text as a sandboxed template; a syntax error is a ``TemplateError``."""
+    """An inline text as a sandboxed template (compiled once per text and name); a
+    syntax error is a ``TemplateError``."""
     try:
         return text_sandbox().from_string(text)
     except jinja2.TemplateSyntaxError as error:

@@ -93,6 +93,8 @@ def emails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (folder / "rich.html").write_text("Subject: {{ title }}\n\n<p>{{ title }}</p>\n")
     (folder / "sneaky.txt").write_text("Subject: Hi\n\n{% include '../secret.txt' %}\n")
     (tmp_path / "secret.txt").write_text("the database password\n")
+    (folder / "footer.txt").write_text("-- {{ user }}'s school\n")
+    (folder / "signed.txt").write_text("Subject: Hi\n\nHello.\n{% include 'footer.txt' %}\n")
     monkeypatch.setenv("FLOWKIT_EMAILS", str(folder))
     return folder
 
@@ -129,6 +131,14 @@ def test_an_email_template_cannot_include_a_file_outside_its_folder() -> None:
         assert run.status == "parked"
         assert "no template '../secret.txt' to include" in (run.reason or "")
         assert sim.platform.emails("u1") == []
+
+
+def test_an_email_template_may_include_another_of_its_folder() -> None:
+    with Simulation(probe) as sim:
+        sim.add_user("u1", name="Ada", email="ada@example.com")
+        sim.emit("probe.me", user="u1", template="signed")
+        (sent,) = sim.platform.emails("u1")
+        assert sent["body"] == "Hello.\n-- Ada's school"
 
 
 def test_a_template_name_from_data_cannot_leave_the_templates_folder() -> None:
