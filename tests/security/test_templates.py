@@ -38,6 +38,7 @@ INJECTIONS = {
     "format field walk": "{{ '{0.__class__.__mro__}'.format('') }}",
     "percent width": "{{ '%0999999999d' % 1 }}",
     "percent star width": "{{ '%*d' % (999999999, 1) }}",
+    "percent precision": "{{ '%.999999999f' % 1 }}",
     "format filter width": "{{ '%0999999999d'|format(1) }}",
     "include": "{% include '/etc/passwd' %}",
     "import": "{% import 'macros.txt' as m %}",
@@ -75,9 +76,10 @@ def test_a_render_is_bounded_by_the_configured_time_and_size(
 
 def test_ordinary_templates_still_render() -> None:
     text = "Hi {{ user|title }}, {{ items|join(', ') }}; {{ '%.2f'|format(price) }} " \
-           "{% for i in range(3) %}{{ i }}{% endfor %} {{ '{} {}'.format('a', 'b') }}"
+           "{% for i in range(3) %}{{ i }}{% endfor %} {{ '{} {}'.format('a', 'b') }} " \
+           "{{ 'order 1234567: %s' % price }} {{ 'ID {:>8}'.format(1234567) }}"
     assert render_text(text, {"user": "ada", "items": ["x", "y"], "price": 10 ** 7}) == \
-        "Hi Ada, x, y; 10000000.00 012 a b"
+        "Hi Ada, x, y; 10000000.00 012 a b order 1234567: 10000000 ID  1234567"
 
 
 # -- the examples, end to end ----------------------------------------------------
