@@ -196,3 +196,22 @@ class AutomationExistsError(PremadeTemplateError, FileExistsError):
         self.path = path
         super().__init__(f"{path} already exists; choose another name, or move the file "
                          "away first (flowkit new never overwrites a file)")
+
+
+class ServiceError(FlowkitError, ConnectionError):
+    """The database or Redis cannot be used right now, or not at all.
+
+    ``service`` is ``"database"`` or ``"redis"``; ``transient`` says whether waiting may
+    fix it (a server down or restarting) or a person must (an unknown database, a missing
+    driver, an unmigrated schema). The message says which and what to do.
+    """
+
+    def __init__(self, message: str, *, service: str, kind: str, transient: bool) -> None:
+        self.service = service
+        self.kind = kind
+        self.transient = transient
+        super().__init__(message)
+
+
+class AlreadyRunningError(FlowkitError, RuntimeError):
+    """Another ``flowkit run`` with its own embedded Redis uses the same database."""
