@@ -17,6 +17,7 @@ import attrs
 from flowkit.compiler import Program, compile_function
 from flowkit.errors import DefinitionError, NotInFlowError
 from flowkit.ir import FlowIR
+from flowkit.rules.policy import FlowRules
 
 Reentry = Literal["never", "always", "after_exit"]
 REENTRY: tuple[str, ...] = ("never", "always", "after_exit")
@@ -80,6 +81,8 @@ class Flow:
     # Flows that must run beside this one (an inactivity trigger's watcher): loading
     # this flow loads them too.
     companions: tuple[Flow, ...] = attrs.field(default=(), repr=False)
+    # Quiet hours, caps, priority and goal (``@journey``, ``@goal``): docs/journey-rules.md
+    rules: FlowRules = attrs.field(factory=FlowRules, repr=False)
 
     @property
     def ir(self) -> FlowIR:

@@ -24,6 +24,7 @@ from flowkit.clock import Clock
 from flowkit.context import User
 from flowkit.dsl.flow import Flow
 from flowkit.machine import Machine
+from flowkit.rules.policy import Rules
 from flowkit.runtime import validation
 from flowkit.runtime.hooks import Hooks
 from flowkit.store import Changes, RunRow, Store
@@ -44,6 +45,7 @@ class Runtime:
     # called after a commit with the shards that got new events
     events_appended: Callable[[set[int]], None]
     flows: dict[str, Flow] = attrs.field(factory=dict)
+    rules: Rules = attrs.field(factory=Rules)  # the project's journey rules
     machines: dict[str, Machine] = attrs.field(factory=dict)
     triggers: dict[str, list[Flow]] = attrs.field(factory=lambda: defaultdict(list))
     local: threading.local = attrs.field(factory=threading.local)  # per-thread state

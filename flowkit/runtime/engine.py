@@ -29,6 +29,8 @@ from flowkit.context import User
 from flowkit.dsl.flow import Flow
 from flowkit.errors import EventError, RunStatusError, UnknownFlowError, UnknownRunError
 from flowkit.machine import HistoryEntry, Machine, Retry, Start
+from flowkit.rules.loading import project_rules
+from flowkit.rules.policy import Rules
 from flowkit.runtime import actions, history, routing, timers, transitions, validation
 from flowkit.runtime.batch import Runtime, open_batch
 from flowkit.runtime.discovery import Source, load_flows
@@ -56,7 +58,8 @@ class Engine:
     ``Engine()`` uses ``DATABASE_URL`` (else a SQLite file, ``flowkit.db``) and the
     flows of ``automations/`` and ``tracks/``. ``flows`` takes flows, module names,
     files or folders instead. A SQLite database is migrated on start; any other must be
-    migrated with ``flowkit db upgrade`` first.
+    migrated with ``flowkit db upgrade`` first. ``rules`` are the project's journey
+    rules (default: ``flowkit.rules.loading.project_rules()``).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class Engine:
         platform: Any = None,
         action_attempts: int = 5,
         action_backoff: float = 2.0,
+        rules: Rules | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.hooks = tuple(hooks)
@@ -92,7 +96,9 @@ class Engine:
             db=self.db, store=self.store, clock=self.clock, hooks=self.hooks,
             platform=self.platform, batch_size=batch_size, action_attempts=action_attempts,
             action_backoff=action_backoff,
-            events_appended=lambda shards: self.dispatcher.events_appended(self, shards))
+            events_appended=lambda shards: self.dispatcher.events_appended(self, shards),
+            rules=project_rules() if rules is None else rules)
+        self.rules = self._rt.rules
         self.flows: dict[str, Flow] = self._rt.flows
         self.machines: dict[str, Machine] = self._rt.machines
         self.register(load_flows(flows))
