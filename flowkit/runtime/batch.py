@@ -48,6 +48,7 @@ class Runtime:
     rules: Rules = attrs.field(factory=Rules)  # the project's journey rules
     machines: dict[str, Machine] = attrs.field(factory=dict)
     triggers: dict[str, list[Flow]] = attrs.field(factory=lambda: defaultdict(list))
+    goal_events: set[str] = attrs.field(factory=set)  # events some flow has as its goal
     local: threading.local = attrs.field(factory=threading.local)  # per-thread state
 
 

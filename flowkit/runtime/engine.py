@@ -29,8 +29,10 @@ from flowkit.context import User
 from flowkit.dsl.flow import Flow
 from flowkit.errors import EventError, RunStatusError, UnknownFlowError, UnknownRunError
 from flowkit.machine import HistoryEntry, Machine, Retry, Start
+from flowkit.rules import report as reports
 from flowkit.rules.loading import project_rules
 from flowkit.rules.policy import Rules
+from flowkit.rules.report import FlowReport
 from flowkit.runtime import actions, history, routing, timers, transitions, validation
 from flowkit.runtime.batch import Runtime, open_batch
 from flowkit.runtime.discovery import Source, load_flows
@@ -115,6 +117,8 @@ class Engine:
         for flow in self.flows.values():
             for trigger in flow.triggers:
                 self._rt.triggers[trigger.event].append(flow)
+        self._rt.goal_events = {f.rules.goal.event for f in self.flows.values()
+                                if f.rules.goal is not None}
         rows = [{"flow": f.name, "version": f.version, "kind": f.kind,
                  "ir": f.ir.to_dict(), "created_at": self.clock.now()} for f in flows]
         with self.db.begin() as conn:
@@ -267,6 +271,12 @@ class Engine:
         """Every run (of ``user``, of ``flow``), oldest first, with its history."""
         with self.db.connect() as conn:
             return history.run_records(conn, self.store, user, flow)
+
+    def report(self, flow: str) -> FlowReport:
+        """How ``flow`` does: conversion per branch and split arm, drop-off per step,
+        messages held by the journey rules (what ``flowkit report`` prints)."""
+        with self.db.connect() as conn:
+            return reports.build(conn, self.store, flow)
 
     def actions(self, user: str | None = None, name: str | None = None,
                 run: str | None = None) -> list[ActionRecord]:

@@ -16,6 +16,7 @@ from flowkit.clock import VirtualClock
 from flowkit.context import User
 from flowkit.lms.platform import PlatformView
 from flowkit.rules.policy import Rules
+from flowkit.rules.report import FlowReport
 from flowkit.runtime.discovery import Source, load_flows
 from flowkit.runtime.engine import Emitted, Engine
 from flowkit.runtime.records import ActionRecord, RunRecord
@@ -116,6 +117,10 @@ class Simulation:
             raise LookupError(f"expected one run for user={user!r} flow={flow!r}, "
                               f"found {len(found)}")
         return found[0]
+
+    def report(self, flow: str) -> FlowReport:
+        """The flow's conversion, drop-off and held messages (``flowkit report``)."""
+        return self.engine.report(flow)
 
     def actions(self, user: str | None = None, name: str | None = None) -> list[ActionRecord]:
         return self.engine.actions(user=user, name=name)
