@@ -4,9 +4,8 @@ message (an action with a ``channel``) just before it runs.
 ``admit`` answers ``Permit`` (send it; the caps it counted against are in it, released
 again if the action fails), ``Defer`` (rest at the step on a durable timer and try
 again then), ``Drop`` (skip it, recorded) or ``Parked`` (the rules leave no time at
-all). The counts live in ``flowkit_message_counts`` and are taken by one conditional
-upsert per cap, so workers racing for a user's last slot never both get it: the loser's
-upsert waits for the winner's row and sees its count.
+all). The counts live in ``flowkit_message_counts``, taken so that workers racing for a
+user's last slot never both get it (``flowkit.rules.counts``).
 """
 
 from __future__ import annotations
@@ -15,16 +14,14 @@ from typing import Any
 
 import attrs
 import pendulum
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from flowkit.dsl.flow import Flow
 from flowkit.machine import NeedsAction, Parked
+from flowkit.rules import counts
+from flowkit.rules.counts import CountKey
 from flowkit.rules.policy import FrequencyCap, QuietHours
 from flowkit.store import RunRow
 from flowkit.store import schema as t
-
-CountKey = tuple[str, str, str]  # user, channel, period
 
 
 @attrs.frozen
@@ -51,6 +48,42 @@ Verdict = Permit | Defer | Drop | Parked
 SEND = Permit()
 
 
+class BatchRules:
+    """The rules' state in one batch: the users' local times now, and the cap counter
+    (made at the first capped message; it writes its counts before the batch commits)."""
+
+    def __init__(self, batch: Any) -> None:
+        self.batch = batch
+        self.locals: dict[str, pendulum.DateTime] = {}
+        self._counter: counts.Counter | None = None
+
+    def local(self, timezone: str) -> pendulum.DateTime:
+        found = self.locals.get(timezone)
+        if found is None:
+            found = self.locals[timezone] = self.batch.now.in_timezone(timezone)
+        return found
+
+    def counter(self, caps: tuple[FrequencyCap, ...]) -> counts.Counter:
+        if self._counter is None:
+            batch = self.batch
+
+            def scope() -> tuple[list[str], set[str]]:
+                zones = {u.timezone for u in batch.users.values()}
+                return list(batch.users), {c.period(self.local(z)) for c in caps
+                                           for z in zones}
+
+            self._counter = counts.counter_for(batch.conn, scope)
+            batch.before_commit.append(self._counter.flush)
+        return self._counter
+
+
+def _state(batch: Any) -> BatchRules:
+    if batch.rules_state is None:
+        batch.rules_state = BatchRules(batch)
+    state: BatchRules = batch.rules_state
+    return state
+
+
 def admit(batch: Any, flow: Flow, row: RunRow, need: NeedsAction, timezone: str
           ) -> Verdict:
     """What the rules say about the action ``need`` asks for, now (see the module)."""
@@ -59,7 +92,8 @@ def admit(batch: Any, flow: Flow, row: RunRow, need: NeedsAction, timezone: str
         return SEND
     now: pendulum.DateTime = batch.now
     quiet = flow.rules.quiet(batch.rt.rules)
-    if quiet is not None:
+    state = _state(batch)
+    if quiet is not None and not quiet.allows(state.local(timezone)):
         allowed = quiet.next_allowed(now, timezone)
         if allowed is None:
             return Parked(f"quiet hours ({quiet.describe()}) leave no time to send "
@@ -71,22 +105,23 @@ def admit(batch: Any, flow: Flow, row: RunRow, need: NeedsAction, timezone: str
     caps = batch.rt.rules.caps_for(channel)
     if not caps:
         return SEND
-    return _count(batch, flow, row.user_id, channel, caps, quiet, timezone)
+    return _count(batch, state, flow, row.user_id, channel, caps, quiet, timezone)
 
 
-def _count(batch: Any, flow: Flow, user_id: str, channel: str,
+def _count(batch: Any, state: BatchRules, flow: Flow, user_id: str, channel: str,
            caps: tuple[FrequencyCap, ...], quiet: QuietHours | None, timezone: str
            ) -> Verdict:
     now: pendulum.DateTime = batch.now
-    local = now.in_timezone(timezone)
+    local = state.local(timezone)
     policy = flow.rules.when_over_cap
+    counter = state.counter(batch.rt.rules.caps)
     counted: list[CountKey] = []
     for cap in caps:
         key = (user_id, channel, cap.period(local))
-        if take(batch.conn, key, None if policy == "send" else cap.limit):
+        if counter.take(key, None if policy == "send" else cap.limit):
             counted.append(key)
             continue
-        release(batch.conn, counted)
+        counter.release(counted)
         if policy == "drop":
             return Drop("frequency_cap", f"dropped by frequency cap ({cap.describe()})")
         until = cap.next_period(local)
@@ -98,28 +133,10 @@ def _count(batch: Any, flow: Flow, user_id: str, channel: str,
     return Permit(tuple(counted))
 
 
-def take(conn: sa.Connection, key: CountKey, limit: int | None) -> bool:
-    """Count one message against ``key`` unless it already holds ``limit``; whether it
-    was counted. One statement, atomic on PostgreSQL and SQLite."""
-    table = t.message_counts
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table).values(user_id=key[0], channel=key[1], period=key[2],
-                                          count=1)
-    upsert = insert.on_conflict_do_update(
-        index_elements=["user_id", "channel", "period"],
-        set_={"count": table.c.count + 1},
-        where=None if limit is None else table.c.count < limit,
-    ).returning(table.c.count)
-    return conn.execute(upsert).first() is not None
-
-
-def release(conn: sa.Connection, counted: list[CountKey] | tuple[CountKey, ...]) -> None:
-    """Give back the counts of a message that was not sent after all."""
-    table = t.message_counts
-    for user_id, channel, period in counted:
-        conn.execute(table.update().where(
-            table.c.user_id == user_id, table.c.channel == channel,
-            table.c.period == period).values(count=table.c.count - 1))
+def release(batch: Any, counted: tuple[CountKey, ...]) -> None:
+    """Give back the counts of a message that was not sent after all (it failed)."""
+    if counted:
+        _state(batch).counter(batch.rt.rules.caps).release(counted)
 
 
 def log(batch: Any, row: RunRow, step: str, verdict: Defer | Drop) -> None:

@@ -120,10 +120,10 @@ class FrequencyCap:
 
     def period(self, local: pendulum.DateTime) -> str:
         """The key of the period ``local`` falls in: ``day:2026-03-02``."""
-        start = local.start_of("day")
+        day = dt.date(local.year, local.month, local.day)
         if self.per == "week":
-            start = start.subtract(days=local.isoweekday() - 1)
-        return f"{self.per}:{start.to_date_string()}"
+            day -= dt.timedelta(days=day.weekday())
+        return f"{self.per}:{day.isoformat()}"
 
     def next_period(self, local: pendulum.DateTime) -> pendulum.DateTime:
         """When the period after the one ``local`` falls in starts (in UTC)."""
@@ -145,9 +145,16 @@ class Rules:
 
     quiet_hours: QuietHours | None = None
     caps: tuple[FrequencyCap, ...] = attrs.field(default=(), converter=tuple)
+    _by_channel: dict[str, tuple[FrequencyCap, ...]] = attrs.field(
+        init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_by_channel", {
+            channel: tuple(c for c in self.caps if c.channel == channel)
+            for channel in CHANNELS})
 
     def caps_for(self, channel: str) -> tuple[FrequencyCap, ...]:
-        return tuple(c for c in self.caps if c.channel == channel)
+        return self._by_channel.get(channel, ())
 
 
 GoalWhere = Callable[[dict[str, Any]], bool]
@@ -211,7 +218,11 @@ class FlowRules:
     def when_over_cap(self) -> OverCap | Literal["send"]:
         if self.over_cap is not None:
             return self.over_cap
-        return {"high": "send", "normal": "defer", "low": "drop"}[self.priority]  # type: ignore[return-value]
+        return _OVER_CAP[self.priority]
+
+
+_OVER_CAP: dict[str, OverCap | Literal["send"]] = {
+    "high": "send", "normal": "defer", "low": "drop"}
 
 
 def check_choice(value: object, options: Sequence[str], what: str) -> None:

@@ -65,7 +65,7 @@ def drive(batch: Batch, flow: Flow, row: RunRow, run: Run, state: RunState, inp:
         try:
             result = run_action(batch, row, action_run, outcome)
         except Exception as error:
-            gate.release(batch.conn, verdict.counted)
+            gate.release(batch, verdict.counted)
             return action_failed(batch, row, state, outcome, error)
         row.attempts = 0
         outcome = machine.advance(state, ActionDone(result), run)

@@ -66,6 +66,8 @@ class Batch:
         self.transitions = 0
         self.platform = rt.platform.bind(conn, now)
         self.events: list[dict[str, Any]] = []  # emitted by actions, written with the batch
+        self.before_commit: list[Callable[[], None]] = []  # last writes, e.g. cap counts
+        self.rules_state: Any = None  # the journey rules' (flowkit.rules.gate)
 
     def load_users(self, user_ids: Iterable[str]) -> None:
         missing = {u for u in user_ids if u not in self.users}
@@ -91,6 +93,8 @@ def open_batch(rt: Runtime, now: pendulum.DateTime | None = None) -> Iterator[Ba
     with rt.db.begin() as conn:
         batch = Batch(rt, conn, now or rt.clock.now())
         yield batch
+        for last in batch.before_commit:
+            last()
         rt.store.write(conn, batch.changes)
         new = rt.store.append_events(conn, batch.events)
     if new:

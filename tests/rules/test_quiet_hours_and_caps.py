@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pendulum
 
+from flowkit import Engine
+from flowkit.clock import VirtualClock
 from flowkit.rules import FrequencyCap, QuietHours, Rules
 from flowkit.testing import Simulation
 from tests.rules import flows
@@ -115,3 +117,25 @@ def test_quiet_hours_next_allowed_moment_wraps_and_skips_weekends() -> None:
     saturday = pendulum.datetime(2026, 3, 7, 12, tz="UTC")
     assert office.next_allowed(saturday, "UTC") == pendulum.datetime(2026, 3, 9, 9, tz="UTC")
     assert QuietHours("08:00", "08:00").next_allowed(saturday, "UTC") is None
+
+
+def test_caps_hold_on_sqlite_and_postgresql_across_batches(database_url: str) -> None:
+    # given the engine on each database, a cap of two emails a day and a failing send
+    clock = VirtualClock(pendulum.datetime(2026, 3, 2, 9, tz="UTC"))
+    with Engine(database_url, [flows.welcome, flows.reminder, flows.three_emails],
+                clock=clock, rules=TWO_A_DAY, batch_size=2) as engine:
+        engine.add_user("u1", email="u1@example.com")
+        engine.add_user("u2", email="u2@example.com")
+        # when three flows start for each user in batches of two events
+        for user in ("u1", "u2"):
+            engine.emit("user.enrolled", user=user, course="python-101")
+            engine.emit("reminder.due", user=user)  # fails: its template needs a course
+            engine.emit("drip.started", user=user, course="python-101")
+        # then each user gets two emails today: the failed one gave its count back
+        for user in ("u1", "u2"):
+            assert [a.args["template"] for a in engine.actions(user=user)] == [
+                "welcome", "welcome"]
+        clock.set(pendulum.datetime(2026, 3, 3, 9, tz="UTC"))
+        engine.tick()
+        assert [a.args["template"] for a in engine.actions(user="u1")] == [
+            "welcome", "welcome", "reminder", "tips"]
