@@ -72,6 +72,7 @@ def services() -> Iterator[tuple[str, str]]:
 
 
 def reset_database(url: str) -> sa.Engine:
+    import flowkit.lms.tables  # noqa: F401  (the school's tables, dropped with the rest)
     from flowkit.store import database
     from flowkit.store.schema import metadata
 

@@ -1,11 +1,13 @@
 """Counting messages against frequency caps, race-free across worker processes.
 
-On PostgreSQL a batch counts in memory under a lock: at its first capped message it
-takes a transaction-level advisory lock per user of the batch (in key order, so two
-batches never deadlock on them), then reads those users' counts, and just before it
-commits writes what it added in one upsert. Every batch that counts a user's messages
-holds that user's lock until it commits, so none can read a count another is about to
-raise: two round trips a batch, not one a message. On SQLite, where the database has one
+On PostgreSQL a batch counts in memory under row locks: at its first capped message it
+locks and reads the count rows of every user of the batch for the current periods (one
+upsert that makes missing rows at 0, in key order so that two batches do not deadlock
+on them), and just before it commits writes the counts it raised in one statement.
+Every batch that counts a user's messages holds the rows until it commits, so none can
+read a count another is about to raise: two round trips a batch, not one a message, and
+row locks take no room in PostgreSQL's shared lock table (advisory locks for 500 users
+a batch would). On SQLite, where the database has one
 writer at a time, each message is counted by one conditional upsert.
 """
 
@@ -20,8 +22,8 @@ from flowkit.store import schema as t
 from flowkit.store.bulk import insert_rows
 
 CountKey = tuple[str, str, str]  # user, channel, period
-# The users to lock with the first one, and the periods to read their counts for.
-Scope = Callable[[], tuple[Iterable[str], Iterable[str]]]
+# The counts to lock and read with the first one: the batch's users' for now.
+Scope = Callable[[], Iterable[CountKey]]
 _TABLE = t.message_counts
 
 
@@ -55,25 +57,19 @@ class UpsertCounter:
 
 
 class LockedCounter:
-    """Counts in memory under per-user advisory locks, written before commit
+    """Counts in memory under row locks on the count rows, written before commit
     (PostgreSQL; see the module)."""
 
     def __init__(self, conn: sa.Connection, scope: Scope) -> None:
         self.conn = conn
         self.scope = scope
-        self.locked: set[str] = set()
         self.counts: dict[CountKey, int] = {}
-        self.read: set[tuple[str, str]] = set()  # (user, period) whose counts were read
         self.changed: set[CountKey] = set()
 
     def take(self, key: CountKey, limit: int | None) -> bool:
-        user, _, period = key
-        if user not in self.locked:
-            users, periods = self.scope() if not self.locked else ((), ())
-            self._lock({user, *users}, {period, *periods})
-        elif (user, period) not in self.read:
-            self._read([user], [period])
-        count = self.counts.get(key, 0)
+        if key not in self.counts:
+            self._lock({key, *(self.scope() if not self.counts else ())})
+        count = self.counts[key]
         if limit is not None and count >= limit:
             return False
         self.counts[key] = count + 1
@@ -84,23 +80,21 @@ class LockedCounter:
         for key in keys:
             self.counts[key] -= 1
 
-    def _lock(self, users: set[str], periods: set[str]) -> None:
-        new = sorted(users - self.locked)
-        self.conn.execute(sa.text(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(u) AS k "
-            "FROM unnest(CAST(:users AS text[])) AS u ORDER BY k) AS keys"), {"users": new})
-        self.locked.update(new)
-        # A new statement, so a new snapshot: it sees what the lock's last holder wrote.
-        self._read(new, sorted(periods))
-
-    def _read(self, users: list[str], periods: list[str]) -> None:
+    def _lock(self, keys: set[CountKey]) -> None:
+        """Lock the count rows of ``keys`` (making those not there yet, at 0), in key
+        order, and read them: one statement. A row another batch holds is waited for,
+        and read as that batch left it."""
+        ordered = sorted(keys)
         rows = self.conn.execute(sa.text(
-            f"SELECT user_id, channel, period, count FROM {_TABLE.name} "
-            "WHERE user_id = ANY(CAST(:users AS text[])) "
-            "AND period = ANY(CAST(:periods AS text[]))"), {"users": users, "periods": periods})
+            f"INSERT INTO {_TABLE.name} (user_id, channel, period, count) "
+            "SELECT u, c, p, 0 FROM unnest(CAST(:users AS text[]), CAST(:channels AS "
+            "text[]), CAST(:periods AS text[])) AS x(u, c, p) ORDER BY u, c, p "
+            "ON CONFLICT (user_id, channel, period) DO UPDATE "
+            f"SET count = {_TABLE.name}.count RETURNING user_id, channel, period, count"),
+            {"users": [k[0] for k in ordered], "channels": [k[1] for k in ordered],
+             "periods": [k[2] for k in ordered]})
         for user_id, channel, period, count in rows:
-            self.counts.setdefault((user_id, channel, period), int(count))
-        self.read.update((u, p) for u in users for p in periods)
+            self.counts[(user_id, channel, period)] = int(count)
 
     def flush(self) -> None:
         """Write the counts this batch changed, in one statement (still under the locks,

@@ -67,10 +67,9 @@ class BatchRules:
         if self._counter is None:
             batch = self.batch
 
-            def scope() -> tuple[list[str], set[str]]:
-                zones = {u.timezone for u in batch.users.values()}
-                return list(batch.users), {c.period(self.local(z)) for c in caps
-                                           for z in zones}
+            def scope() -> list[CountKey]:
+                return [(user.id, cap.channel, cap.period(self.local(user.timezone)))
+                        for user in batch.users.values() for cap in caps]
 
             self._counter = counts.counter_for(batch.conn, scope)
             batch.before_commit.append(self._counter.flush)
