@@ -66,6 +66,9 @@ class Batch:
         self.transitions = 0
         self.platform = rt.platform.bind(conn, now)
         self.events: list[dict[str, Any]] = []  # emitted by actions, written with the batch
+        # A careful batch (one event or timer whose batch failed) runs each run in a
+        # savepoint and parks the one that fails; see ``isolation``.
+        self.careful = False
         self.before_commit: list[Callable[[], None]] = []  # last writes, e.g. cap counts
         self.rules_state: Any = None  # the journey rules' (flowkit.rules.gate)
 

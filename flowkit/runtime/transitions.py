@@ -21,7 +21,7 @@ from flowkit.machine import (
     Start,
     Suspended,
 )
-from flowkit.runtime import history
+from flowkit.runtime import history, isolation
 from flowkit.runtime.actions import RetryLater, drive
 from flowkit.runtime.batch import Batch
 from flowkit.store import LIVE, RunRow
@@ -45,11 +45,13 @@ def start(batch: Batch, flow: Flow, user_id: str, payload: dict[str, Any], run_i
         created_at=batch.now, updated_at=batch.now,
     )
     batch.runs_by_user[user_id].append(row)
-    batch.changes.put(row, new=True)
-    history.add(batch, row.id, HistoryEntry(batch.now, "started", None, {"event": payload}))
-    for hook in batch.rt.hooks:
-        hook.after_start(flow.name, user_id)
-    transition(batch, row, Start())
+    with isolation.guarded(batch, row, "starting it", new=True):
+        batch.changes.put(row, new=True)
+        history.add(batch, row.id, HistoryEntry(batch.now, "started", None,
+                                                {"event": payload}))
+        for hook in batch.rt.hooks:
+            hook.after_start(flow.name, user_id)
+        transition(batch, row, Start())
     return row.id
 
 
@@ -73,7 +75,8 @@ def transition(batch: Batch, row: RunRow, inp: Input) -> None:
               emitter=batch.emit)
     if flow is None:
         outcome: Outcome | RetryLater = Parked(
-            f"flow {row.flow!r} is not loaded by this engine; deploy it or end the run")
+            f"flow {row.flow!r} is not loaded by this engine; deploy it and "
+            f"`flowkit runs retry {row.id}`, or `flowkit runs end {row.id} --reason ...`")
     else:
         outcome = drive(batch, flow, row, run, state, inp)
     if isinstance(outcome, Ignored):

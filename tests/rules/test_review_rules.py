@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from flowkit import Engine, Run, on, split
 from flowkit.cli import main
-from flowkit.review import diff
+from flowkit.review import diff, diff_report
 from flowkit.review._check_rules import journey_rules
 from flowkit.review.graph import build_graph
 from flowkit.rules import FrequencyCap, QuietHours, Rules
@@ -43,7 +43,7 @@ def test_diff_reports_a_change_of_a_splits_weights() -> None:
     assert (step.before, step.after) == ("split('subject line', a=50, b=50)",
                                          "split('subject line', a=80, b=20)")
     assert changed.compatible
-    assert "| `subject line` | weights |" in diff.markdown([changed], "main", False)
+    assert "| `subject line` | weights |" in diff_report.text([changed], "main", False)
 
 
 def test_check_warns_of_quiet_hours_with_no_time_and_a_flow_over_the_cap() -> None:
