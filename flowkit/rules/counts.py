@@ -8,7 +8,8 @@ Every batch that counts a user's messages holds the rows until it commits, so no
 read a count another is about to raise: two round trips a batch, not one a message, and
 row locks take no room in PostgreSQL's shared lock table (advisory locks for 500 users
 a batch would). On SQLite, where the database has one
-writer at a time, each message is counted by one conditional upsert.
+writer at a time, and in a batch that runs each run in a savepoint, each message is
+counted by one conditional upsert.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from flowkit.store import schema as t
 from flowkit.store.bulk import insert_rows
@@ -28,7 +29,7 @@ _TABLE = t.message_counts
 
 
 class UpsertCounter:
-    """One conditional upsert per message (SQLite)."""
+    """One conditional upsert per message (SQLite, and a careful batch's savepoints)."""
 
     def __init__(self, conn: sa.Connection, scope: Scope) -> None:
         self.conn = conn
@@ -36,8 +37,9 @@ class UpsertCounter:
     def take(self, key: CountKey, limit: int | None) -> bool:
         """Count one message against ``key`` unless it already holds ``limit``; whether
         it was counted."""
-        insert = sqlite.insert(_TABLE).values(user_id=key[0], channel=key[1],
-                                              period=key[2], count=1)
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(_TABLE).values(user_id=key[0], channel=key[1],
+                                               period=key[2], count=1)
         upsert = insert.on_conflict_do_update(
             index_elements=["user_id", "channel", "period"],
             set_={"count": _TABLE.c.count + 1},
@@ -108,7 +110,10 @@ class LockedCounter:
 Counter = UpsertCounter | LockedCounter
 
 
-def counter_for(conn: sa.Connection, scope: Scope) -> Counter:
-    """The counter for a transaction on ``conn``: locked on PostgreSQL, else upserts."""
-    kind = LockedCounter if conn.dialect.name == "postgresql" else UpsertCounter
-    return kind(conn, scope)
+def counter_for(conn: sa.Connection, scope: Scope, careful: bool = False) -> Counter:
+    """The counter for a transaction on ``conn``: locked on PostgreSQL, else upserts.
+    A careful batch (each run in a savepoint, see ``flowkit.runtime.isolation``) counts
+    with upserts too: a savepoint rolled back takes its row locks and its count with it,
+    which memory would not know."""
+    locked = conn.dialect.name == "postgresql" and not careful
+    return (LockedCounter if locked else UpsertCounter)(conn, scope)

@@ -71,7 +71,7 @@ class BatchRules:
                 return [(user.id, cap.channel, cap.period(self.local(user.timezone)))
                         for user in batch.users.values() for cap in caps]
 
-            self._counter = counts.counter_for(batch.conn, scope)
+            self._counter = counts.counter_for(batch.conn, scope, batch.careful)
             batch.before_commit.append(self._counter.flush)
         return self._counter
 
