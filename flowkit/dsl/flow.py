@@ -185,6 +185,7 @@ def _declared(flow: Flow) -> Flow:
         else:
             lines.append(f"exit when {condition_text(exit_.predicate)}")
     lines += [f"kind {flow.kind}", f"reentry {flow.reentry}"]
+    lines += flow.rules.declaration(condition_text)  # @journey, @goal
     if flow.kind == "track":
         lines.append(f"active {flow.active}")
         if flow.title and flow.title != flow.name:

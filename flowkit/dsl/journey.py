@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from flowkit.dsl.flow import Flow, _as_flow, _event_name
+from flowkit.dsl.flow import Flow, _decorated, _event_name
 from flowkit.errors import DefinitionError
 from flowkit.rules.policy import (
     INHERIT,
@@ -50,12 +50,14 @@ def journey(
     if over_cap is not None:
         check_choice(over_cap, ("defer", "drop"), "@journey(over_cap=...)")
 
-    def decorate(target: Callable[..., Any] | Flow) -> Flow:
-        flow = _as_flow(target, "journey")
+    def change(flow: Flow) -> Flow:
         rules = attrs.evolve(flow.rules, quiet_hours=quiet_hours,
                              transactional=bool(transactional), priority=priority,
                              over_cap=over_cap)
         return attrs.evolve(flow, rules=rules)
+
+    def decorate(target: Callable[..., Any] | Flow) -> Flow:
+        return _decorated(target, "journey", change)  # type: ignore[no-any-return]
 
     return decorate
 
@@ -87,7 +89,8 @@ def goal(
     declared = Goal(event, tuple(same), where, within, bool(ends_run))
 
     def decorate(target: Callable[..., Any] | Flow) -> Flow:
-        flow = _as_flow(target, "goal")
-        return attrs.evolve(flow, rules=attrs.evolve(flow.rules, goal=declared))
+        return _decorated(  # type: ignore[no-any-return]
+            target, "goal",
+            lambda flow: attrs.evolve(flow, rules=attrs.evolve(flow.rules, goal=declared)))
 
     return decorate

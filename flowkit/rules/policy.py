@@ -209,6 +209,28 @@ class FlowRules:
     over_cap: OverCap | None = None
     goal: Goal | None = None
 
+    def declaration(self, condition: Callable[[Any], str]) -> list[str]:
+        """The lines these options add to the flow's declaration (and so its version and
+        ``flowkit diff``); none when every option is the default. ``condition`` reads a
+        goal's ``where`` as text."""
+        lines = []
+        if self.goal is not None:
+            goal = self.goal
+            where = f" where {condition(goal.where)}" if goal.where is not None else ""
+            ends = " ends the run" if goal.ends_run else ""
+            lines.append(f"goal {goal.describe()}{where}{ends}")
+        if self.quiet_hours is None:
+            lines.append("no quiet hours")
+        elif self.quiet_hours != INHERIT:
+            lines.append(f"quiet hours {self.quiet_hours.describe()}")
+        if self.transactional:
+            lines.append("transactional")
+        if self.priority != "normal":
+            lines.append(f"priority {self.priority}")
+        if self.over_cap is not None:
+            lines.append(f"over a cap {self.over_cap}")
+        return lines
+
     def quiet(self, project: Rules) -> QuietHours | None:
         if self.quiet_hours == INHERIT:
             return project.quiet_hours

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from flowkit import Engine, Run, on, split
+from flowkit import Engine, Run, goal, journey, on, split
 from flowkit.cli import main
+from flowkit.lms import send_email
 from flowkit.review import diff, diff_report
 from flowkit.review._check_rules import journey_rules
 from flowkit.review.graph import build_graph
@@ -72,3 +73,27 @@ def test_report_prints_conversion_per_arm_and_held_messages(tmp_path: Path) -> N
     assert "send_email:welcome: 4 deferred by frequency cap" in welcome.output
     unknown = CliRunner().invoke(main, ["report", "nope", "--database-url", url])
     assert unknown.exit_code != 0 and "knows no flow 'nope'" in unknown.output
+
+
+def test_diff_reports_a_changed_goal_and_quiet_hours_as_options() -> None:
+    @on("course.started")
+    @goal("course.completed", within={"days": 30})
+    async def pushed(run: Run) -> None:
+        await send_email("reminder")
+
+    before = pushed.ir
+
+    @on("course.started")  # type: ignore[no-redef]
+    @goal("course.completed", within={"days": 14}, ends_run=True)
+    @journey(quiet_hours=QuietHours("09:00", "18:00"))
+    async def pushed(run: Run) -> None:
+        await send_email("reminder")
+
+    (changed,) = diff.compare({"pushed": before}, {"pushed": pushed.ir})
+    assert changed.steps == ()
+    assert sorted(e.text for e in changed.effects) == [
+        "no longer `goal course.completed within 30 days`: applies to new runs",
+        "now `goal course.completed within 14 days ends the run`: applies to new runs",
+        "now `quiet hours messages 09:00-18:00`: applies to new runs",
+    ]
+    assert not any(e.blocking for e in changed.effects)
