@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +33,7 @@ import pendulum
 import sqlalchemy as sa
 
 from flowkit.clock import Clock, clock_from_env
+from flowkit.errors import AlreadyRunningError
 from flowkit.runtime import faults, services
 from flowkit.runtime.child import EXIT_UNFIXABLE, PARENT_ENV
 from flowkit.runtime.lease import DatabaseLock
@@ -54,17 +54,19 @@ class RunOptions:
     metrics_port: int | None = None
     demo_users: int | None = None  # run the demo stream for this many users
     flows: tuple[str, ...] = ()
+    verbose: bool = False  # show the libraries' INFO lines (Dramatiq, Alembic) too
 
 
 @contextmanager
-def _redis(echo: Echo) -> Iterator[str]:
+def _redis(echo: Echo) -> Iterator[services.EmbeddedRedis | str]:
+    """REDIS_URL, else an embedded Redis for as long as the system runs."""
     url = os.environ.get("REDIS_URL")
     if url:
         yield url
         return
     with services.EmbeddedRedis() as redis:
         echo(f"started an embedded Redis at {redis.url}")
-        yield redis.url
+        yield redis
 
 
 def _database_url(options: RunOptions) -> str:
@@ -72,6 +74,11 @@ def _database_url(options: RunOptions) -> str:
     if url:
         return url
     if options.demo_users is not None:  # a fresh database for each demo
+        running = services.running_system()
+        if running is not None:  # never wipe the database of a demo still running here
+            raise AlreadyRunningError(
+                f"a `flowkit run` (pid {running['pid']}) is running in this directory: "
+                "stop it first")
         path = Path(".flowkit") / "demo.db"
         path.parent.mkdir(exist_ok=True)
         for stale in (path, path.with_suffix(".db-wal"), path.with_suffix(".db-shm")):
@@ -99,8 +106,8 @@ def run_system(options: RunOptions, echo: Echo = print) -> int:
             lock = DatabaseLock(engine)
             lock.acquire()
         try:
-            with _redis(echo) as redis_url:
-                return _run(options, database_url, redis_url, engine, lock, stop, echo)
+            with _redis(echo) as redis:
+                return _run(options, database_url, redis, engine, lock, stop, echo)
         finally:
             if lock is not None:
                 lock.release()
@@ -108,8 +115,10 @@ def run_system(options: RunOptions, echo: Echo = print) -> int:
         engine.dispose()
 
 
-def _run(options: RunOptions, database_url: str, redis_url: str, engine: sa.Engine,
-         lock: DatabaseLock | None, stop: threading.Event, echo: Echo) -> int:
+def _run(options: RunOptions, database_url: str, redis: services.EmbeddedRedis | str,
+         engine: sa.Engine, lock: DatabaseLock | None, stop: threading.Event,
+         echo: Echo) -> int:
+    redis_url = redis if isinstance(redis, str) else redis.url
     env = _child_env(options, database_url, redis_url)
     os.environ.update({k: env[k] for k in env if k.startswith(("FLOWKIT_", "REDIS_URL",
                                                               "DATABASE_URL"))})
@@ -117,7 +126,9 @@ def _run(options: RunOptions, database_url: str, redis_url: str, engine: sa.Engi
                              "database_url": database_url,
                              "time_scale": options.time_scale})
     try:
-        return Supervisor(options, env, engine, lock, stop, echo).run()
+        supervisor = Supervisor(options, env, engine, lock, stop, echo)
+        supervisor.embedded = None if isinstance(redis, str) else redis
+        return supervisor.run()
     finally:
         services.remove_run_file(os.getpid())
 
@@ -126,7 +137,9 @@ def _child_env(options: RunOptions, database_url: str, redis_url: str) -> dict[s
     env = dict(os.environ, **services.WORKER_ENV)
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
                **{PARENT_ENV: str(os.getpid())})
-    if options.demo_users is not None:  # progress lines, not a log line per transition
+    if options.verbose:  # flowkit's INFO lines, and the libraries' (Dramatiq, Alembic)
+        env.update(FLOWKIT_LOG_LEVEL="INFO", FLOWKIT_LIBRARY_LOG_LEVEL="INFO")
+    elif options.demo_users is not None:  # progress lines, not a line per transition
         env.setdefault("FLOWKIT_LOG_LEVEL", "WARNING")
     if options.time_scale != 1.0:
         env.update(FLOWKIT_TIME_SCALE=str(options.time_scale),
@@ -224,6 +237,7 @@ class Supervisor:
         self.store = Store(engine)
         self.clock = clock_from_env(env)
         self.down: dict[str, float] = {}  # service -> since when it is unreachable
+        self.embedded: services.EmbeddedRedis | None = None  # restarted if it dies
         child = [sys.executable, "-m", "flowkit.runtime.child"]
         metrics = options.metrics_port
         # The scheduler first: if it cannot start (a bad SMTP_URL, a metrics port in
@@ -258,7 +272,8 @@ class Supervisor:
                         self.options.duration:
                     break
                 if demo is not None and demo.done and idle:
-                    self.echo("the demo's runs have all finished")
+                    self.echo("the demo is done: nothing left to route and no timer left "
+                              "to fire (what still waits, waits for an event: see below)")
                     break
             else:
                 self.echo("stopping on a signal")
@@ -266,7 +281,9 @@ class Supervisor:
             self.stop.set()
             self._stop_children()
             if demo is not None:
-                _summary(self.store, self.echo)
+                from flowkit.demo import summary
+
+                summary(self.engine, self.clock.now(), self.echo)
         return 0
 
     def _demo(self) -> Any:
@@ -281,6 +298,12 @@ class Supervisor:
     def _tend(self) -> str | None:
         """Restart the children that died; what a restart cannot fix, if that is why."""
         now = time.monotonic()
+        redis = self.embedded
+        if redis is not None and redis.process is not None and \
+                redis.process.poll() is not None:
+            self.echo(f"the embedded Redis {_how(redis.process.returncode)}; restarting it "
+                      "(the scheduler re-sends what it held from SQL)")
+            redis.start()
         for child in self.children:
             status = child.died()
             if status is not None:
@@ -372,17 +395,4 @@ def _progress(store: Store, clock: Clock, started: float) -> tuple[str, bool]:
     # (an inactivity watcher waiting for the user's return, say).
     idle = bool(counts) and not timers and not unrouted
     return line, idle
-
-
-def _summary(store: Store, echo: Echo) -> None:
-    with store.engine.connect() as conn:
-        counts = store.run_counts(conn)
-        actions = store.actions(conn)
-    echo("runs by flow and status:")
-    for (flow, status), n in sorted(counts.items()):
-        echo(f"  {flow:<20} {status:<10} {n}")
-    echo("actions run:")
-    done = Counter((a["flow"], a["action"], a["args"].get("template", "")) for a in actions)
-    for (flow, action, template), n in sorted(done.items()):
-        echo(f"  {flow:<20} {action} {template:<22} {n}")
 
