@@ -1,6 +1,6 @@
 """``flowkit check`` on the journey rules (docs/journey-rules.md): quiet hours that
 leave no time to send (``quiet-hours``), and a flow that alone can send a user more
-messages in a day than a frequency cap allows (``frequency-cap``), both warnings: the
+messages in a day (or a week) than a frequency cap allows (``frequency-cap``), both warnings: the
 rules still hold at run time (such messages are deferred, or the run parked)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import attrs
 from flowkit.compiler.callees import lookup
 from flowkit.dsl.flow import Flow
 from flowkit.errors import ConfigurationError
+from flowkit.review._check_calls import DAY
 from flowkit.review._check_finding import Finding, def_line, finding
 from flowkit.review._check_paths import _flow_rate
 from flowkit.rules.loading import project_rules
@@ -45,14 +46,16 @@ def _flow_findings(flow: Flow, rules: Rules) -> Iterator[Finding]:
     if flow.rules.transactional:
         return
     for cap in rules.caps:
-        if cap.per != "day":
-            continue
         sends = frozenset(s.callee for s in flow.ir.steps if s.kind == "action" and getattr(
             lookup(flow.program.fn, s.callee), "channel", None) == cap.channel)
-        for found in _flow_rate(flow, cap.limit, sends) if sends else ():
+        days = 1 if cap.per == "day" else 7
+        for found in _flow_rate(flow, cap.limit, sends, days * DAY) if sends else ():
+            said = found.message.replace("the limit is", "the cap is")
+            if cap.per == "week":
+                said = said.replace("within a day", "within a week").replace(
+                    "no wait of a day or more", "no wait of a week or more")
             yield attrs.evolve(
                 found, severity="warning", check="frequency-cap",
-                message=f"alone can exceed the frequency cap ({cap.describe()}): "
-                        f"{found.message.replace('the limit is', 'the cap is')}",
-                hint="space the messages with await wait(days=1), or the cap defers "
-                     "(or drops) the extra ones")
+                message=f"alone can exceed the frequency cap ({cap.describe()}): {said}",
+                hint=f"space the messages with await wait(days={days}), or the cap "
+                     "defers (or drops) the extra ones")

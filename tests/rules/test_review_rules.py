@@ -54,6 +54,10 @@ def test_check_warns_of_quiet_hours_with_no_time_and_a_flow_over_the_cap() -> No
     assert [(f.severity, f.check, f.flow) for f in found] == [
         ("warning", "quiet-hours", "-"), ("warning", "frequency-cap", "three_emails")]
     assert "alone can exceed the frequency cap (2 email per day)" in found[1].message
+    weekly = Rules(caps=(FrequencyCap("email", 2, per="week"),))
+    (week,) = journey_rules([flows.three_emails, flows.course_push], weekly)
+    assert (week.flow, week.check) == ("three_emails", "frequency-cap")
+    assert "3 messages within a week" in week.message
 
 
 def test_report_prints_conversion_per_arm_and_held_messages(tmp_path: Path) -> None:
