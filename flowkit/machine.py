@@ -55,9 +55,11 @@ class TimedOut:
 
 @attrs.frozen
 class ActionDone:
-    """The action the machine asked for has run and returned ``result``."""
+    """The action the machine asked for has run and returned ``result`` (or, ``skipped``,
+    did not run: the journey rules dropped the message, and said so in the history)."""
 
     result: Any = None
+    skipped: bool = False
 
 
 @attrs.frozen
@@ -271,6 +273,8 @@ class Machine:
         if isinstance(inp, ActionDone):
             call = state.pending
             state.pending = None
+            if inp.skipped:
+                return inp.result, None
             history.append(HistoryEntry(run.now, "action", node.id, {
                 "action": call.action.name if call else node.callee,
                 "args": _loggable(list(call.args)) if call else [],

@@ -59,7 +59,7 @@ def drive(batch: Batch, flow: Flow, row: RunRow, run: Run, state: RunState, inp:
             ruled = ruled_out(batch, row, state, outcome, verdict)
             if ruled is not None:
                 return ruled
-            outcome = machine.advance(state, ActionDone(None), run)
+            outcome = machine.advance(state, ActionDone(None, skipped=True), run)
             continue
         action_run = attrs.evolve(run, step=outcome.step, visits=dict(state.visits))
         try:

@@ -69,6 +69,7 @@ def test_a_low_priority_email_over_the_cap_is_dropped_with_its_reason() -> None:
     assert run.status == "completed"
     dropped = [h for h in run.history if h.kind == "dropped"]
     assert dropped[0].detail["reason"] == "dropped by frequency cap (2 email per day)"
+    assert [h.kind for h in run.history] == ["started", "dropped", "completed"]
 
 
 def test_transactional_messages_ignore_quiet_hours_and_caps() -> None:
