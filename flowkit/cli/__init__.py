@@ -7,9 +7,10 @@ never a traceback (see ``_group``).
 
 from __future__ import annotations
 
-from flowkit.cli import authoring, database, events, init, mail, processes, runs
+from flowkit.cli import authoring, database, events, init, mail, processes, report, runs
 from flowkit.cli._group import main
 
 __all__ = ["main"]
 
-_COMMANDS = (authoring, database, events, init, mail, processes, runs)  # registered on import
+# registered on import
+_COMMANDS = (authoring, database, events, init, mail, processes, report, runs)
