@@ -351,8 +351,9 @@ def _unsaveable(values: dict[str, Any]) -> str | None:
 
 
 def _loggable(value: object) -> Any:
+    """``value`` for a log (the ledger, the history): as JSON, as it was given."""
     try:
-        return _json.to_jsonable(value)
+        return _json.to_payload(value)
     except (TypeError, ValueError):
         return repr(value)
 

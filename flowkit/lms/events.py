@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowkit.errors import EventError
+from flowkit.lms import tables as t
+from flowkit.runtime.validation import Field
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "user.signed_up": (),            # optional: source, registered_at
@@ -23,6 +25,33 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "user.inactive": ("days",),
     "track.joined": ("track",),
 }
+
+
+def _text(column: Any, *, required: bool = True) -> Field:
+    """A text field written to ``column``: no longer than it holds."""
+    return Field(required=required, max_length=column.type.length)
+
+
+# What the platform checks of each event at the door (``Engine.emit``): required fields,
+# texts no longer than the columns the platform's bookkeeping writes them to, dates.
+FIELDS: dict[str, dict[str, Field]] = {
+    "user.signed_up": {"registered_at": Field(date=True)},
+    "user.enrolled": {"course": _text(t.enrollments.c.course)},
+    "unit.completed": {"course": _text(t.units.c.course), "unit": _text(t.units.c.unit)},
+    "course.completed": {"course": _text(t.completions.c.course)},
+    "certificate.awarded": {"certificate": _text(t.certificates.c.certificate),
+                            "expires_at": Field(date=True)},
+    "user.signed_in": {"course": _text(t.visits.c.course, required=False)},
+    "user.visited": {"course": _text(t.visits.c.course, required=False)},
+    "user.inactive": {"days": Field(required=True)},
+    "track.joined": {"track": _text(t.invitations.c.track)},
+}
+
+
+def fields(name: str) -> dict[str, Field]:
+    """The declared fields of event ``name`` (none for an event the school does not
+    know)."""
+    return FIELDS.get(name, {})
 
 
 def check(name: str, payload: Mapping[str, Any]) -> None:

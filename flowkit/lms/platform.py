@@ -63,6 +63,10 @@ class SqlPlatform:
         """Refuse an event of the school's vocabulary that lacks a required field."""
         events.check(name, payload)
 
+    def event_fields(self, name: str) -> Mapping[str, Any]:
+        """What the boundary checks of event ``name``'s fields (``runtime.validation``)."""
+        return events.fields(name)
+
     def bind(self, conn: sa.Connection, now: pendulum.DateTime) -> BoundSqlPlatform:
         return BoundSqlPlatform(conn, now)
 

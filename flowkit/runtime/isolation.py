@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TypeVar
 
 import attrs
@@ -80,13 +80,21 @@ def batch_failed(what: str, size: int, error: Exception) -> None:
                 size, what, describe(error))
 
 
-@contextmanager
-def guarded(batch: Batch, row: RunRow, doing: str, *, new: bool = False) -> Iterator[None]:
-    """Run a step of ``row``; in a careful batch, inside a savepoint, writing its changes
-    at once, and parking the run if it fails. A normal batch runs it as it is."""
+def guarded(batch: Batch, row: RunRow, doing: str, *args: object,
+            new: bool = False) -> AbstractContextManager[None]:
+    """Run a step of ``row`` (``doing.format(*args)`` says which); in a careful batch,
+    inside a savepoint, writing its changes at once, and parking the run if it fails.
+    A normal batch runs it as it is (and pays one call for this)."""
     if not batch.careful:
-        yield
-        return
+        return _AS_IT_IS
+    return _carefully(batch, row, doing.format(*args), new)
+
+
+_AS_IT_IS = nullcontext()
+
+
+@contextmanager
+def _carefully(batch: Batch, row: RunRow, doing: str, new: bool) -> Iterator[None]:
     saved = attrs.evolve(row)
     emitted = len(batch.events)
     savepoint = batch.conn.begin_nested()

@@ -159,12 +159,13 @@ def route_event(batch: Batch, key: str, name: str, user_id: str,
                       and _holds(flow, lambda p, e=e, r=row: e.matches(r.trigger, p),
                                  payload)), None)
         if exit_ is not None:
-            with isolation.guarded(batch, row, f"routing event {key} ({name}) as its exit"):
+            with isolation.guarded(batch, row, "routing event {} ({}) as its exit", key, name):
                 transitions.exit_run(batch, row, f"exit event {exit_.describe()} arrived")
             continue
         wait = batch.waits.get(row.id)
         if wait is not None and wait[0] == name and row.status == "waiting":
-            with isolation.guarded(batch, row, f"routing event {key} ({name}) to its event wait"):
+            with isolation.guarded(batch, row, "routing event {} ({}) to its event wait", key,
+                                   name):
                 transitions.transition(batch, row, EventArrived(payload))
     _trigger(batch, key, name, user_id, payload)
 

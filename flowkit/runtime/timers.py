@@ -89,5 +89,5 @@ def fire(batch: Batch, due: Sequence[DueTimer], rows: dict[str, RunRow]) -> None
         lateness = (batch.now - timer.due_at).total_seconds()
         for hook in batch.rt.hooks:
             hook.timer_fired(row.flow, timer.kind, lateness)
-        with isolation.guarded(batch, row, f"firing its {timer.kind} timer"):
+        with isolation.guarded(batch, row, "firing its {} timer", timer.kind):
             transitions.transition(batch, row, INPUTS[timer.kind]())
