@@ -38,7 +38,10 @@ def isolatable(error: BaseException) -> bool:
     """Whether ``error`` may be caused by the batch's data (split it), rather than by the
     connection or the servers (leave the batch for a later try)."""
     if isinstance(error, ShardBusy | OSError | sa.exc.DisconnectionError
-                  | sa.exc.InterfaceError | sa.exc.OperationalError | sa.exc.TimeoutError):
+                  | sa.exc.InterfaceError | sa.exc.OperationalError | sa.exc.TimeoutError
+                  | sa.exc.ProgrammingError):
+        # ProgrammingError: a missing table or column (a schema not migrated) fails every
+        # batch alike; splitting would reject every event instead of waiting for the fix.
         return False
     if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
         return False

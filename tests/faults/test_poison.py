@@ -154,3 +154,16 @@ def test_a_run_that_cannot_be_written_is_parked_with_the_database_error(
     assert poison.status == "parked"
     assert "UntranslatableCharacter" in poison.reason and "starting it" in poison.reason
     assert_controls_completed(engine, controls)
+
+
+def test_a_schema_error_is_not_blamed_on_the_events(engine: Engine) -> None:
+    # given a table the routing writes to that is gone (a schema not migrated, say)
+    store_raw(engine, "poison.started", "u1")
+    with engine.db.begin() as conn:
+        conn.execute(sa.text("DROP TABLE flowkit_history"))
+    # when routing fails for it, then the events stay for a later try, none rejected
+    with pytest.raises(sa.exc.DatabaseError):
+        engine.route()
+    with engine.db.connect() as conn:
+        rows = conn.execute(sa.select(t.events.c.routed, t.events.c.error)).all()
+    assert [tuple(r) for r in rows] == [(False, None)]
