@@ -148,8 +148,12 @@ class StepGone(LookupError):
 class Machine:
     """Advances runs of one flow."""
 
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow,
+                 reraise: tuple[type[BaseException], ...] = ()) -> None:
+        """``reraise``: errors that are not the author's code failing but the engine's
+        (its database), raised to the engine instead of failing the run."""
         self.flow = flow
+        self.reraise = reraise
         self.program = flow.program
         self.nodes = flow.ir.nodes
         self.index = {n.id: i for i, n in enumerate(self.nodes) if isinstance(n, Step)}
@@ -165,6 +169,8 @@ class Machine:
                 "again (or pin its id with id=...), then `flowkit runs retry` the run"
             )
         except Exception as error:  # author code failed: the run fails, not the engine
+            if isinstance(error, self.reraise):
+                raise
             return Failed(self._describe(error))
         if not isinstance(outcome, Exited):  # a failed run is retried with its locals
             state.locals = {n: ns[n] for n in self.flow.ir.locals if n in ns}

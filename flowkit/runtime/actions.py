@@ -59,6 +59,10 @@ def drive(batch: Batch, flow: Flow, row: RunRow, run: Run, state: RunState, inp:
         try:
             result = run_action(batch, row, action_run, outcome)
         except Exception as error:
+            if isinstance(error, sa.exc.StatementError) and _builtin(outcome.call):
+                # No savepoint undid it: PostgreSQL's transaction is aborted, so the
+                # batch fails (and is taken apart) with this, the real error.
+                raise
             return action_failed(batch, row, state, outcome, error)
         row.attempts = 0
         outcome = machine.advance(state, ActionDone(result), run)

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 import pendulum
+import sqlalchemy as sa
 
 from flowkit import _json
 from flowkit.clock import Clock, SystemClock
@@ -108,7 +109,9 @@ class Engine:
         flows = list(flows)
         for flow in flows:
             self.flows[flow.name] = flow
-            self.machines[flow.name] = Machine(flow)
+            # A database error inside a flow's code (a question asked of the platform)
+            # leaves PostgreSQL's transaction aborted: the batch fails and is taken apart.
+            self.machines[flow.name] = Machine(flow, reraise=(sa.exc.StatementError,))
         self._rt.triggers.clear()
         for flow in self.flows.values():
             for trigger in flow.triggers:

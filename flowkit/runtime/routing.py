@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
+
 from flowkit.dsl.flow import Flow
 from flowkit.machine import EventArrived
 from flowkit.runtime import isolation, transitions
@@ -193,6 +195,8 @@ def _trigger(batch: Batch, key: str, name: str, user_id: str,
 def _holds(flow: Flow, predicate: Any, payload: dict[str, Any]) -> bool:
     try:
         return bool(predicate(payload))
+    except sa.exc.StatementError:
+        raise  # the database failed, not the condition: the batch fails and is taken apart
     except Exception as error:
         # An event without the fields a condition reads does not match; it is kept in
         # the event log, and the log line says which flow could not read it.

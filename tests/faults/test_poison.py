@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from flowkit import Engine, Run, action, on, wait
 from flowkit.clock import VirtualClock
+from flowkit.lms.actions import add_tag
 from flowkit.store import schema as t
 from flowkit.store.repository import shard_of
 
@@ -39,6 +40,13 @@ async def two_notes(run: Run) -> None:
     await note("second")
 
 
+@on("poison.tagged")
+async def tags_from_the_event(run: Run) -> None:
+    await add_tag(str(run.event["tag"]))
+    await wait(seconds=5)
+    await note("second")
+
+
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(START)
@@ -47,7 +55,7 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def engine(database_url: str, clock: VirtualClock) -> Iterator[Engine]:
     executed.clear()
-    with Engine(database_url, [two_notes], clock=clock) as engine:
+    with Engine(database_url, [two_notes, tags_from_the_event], clock=clock) as engine:
         yield engine
 
 
@@ -160,10 +168,31 @@ def test_a_schema_error_is_not_blamed_on_the_events(engine: Engine) -> None:
     # given a table the routing writes to that is gone (a schema not migrated, say)
     store_raw(engine, "poison.started", "u1")
     with engine.db.begin() as conn:
-        conn.execute(sa.text("DROP TABLE flowkit_history"))
+        conn.execute(sa.text("ALTER TABLE flowkit_history RENAME TO flowkit_history_away"))
     # when routing fails for it, then the events stay for a later try, none rejected
-    with pytest.raises(sa.exc.DatabaseError):
-        engine.route()
+    try:
+        with pytest.raises(sa.exc.DatabaseError):
+            engine.route()
+    finally:
+        with engine.db.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE flowkit_history_away RENAME TO flowkit_history"))
     with engine.db.connect() as conn:
         rows = conn.execute(sa.select(t.events.c.routed, t.events.c.error)).all()
     assert [tuple(r) for r in rows] == [(False, None)]
+
+
+@pytest.mark.postgres
+def test_a_built_in_action_failing_at_the_database_parks_its_run_only(
+        engine: Engine, clock: VirtualClock, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite does not enforce a column's length")
+    # given a built-in action (no savepoint of its own) writing a tag longer than its column
+    controls = same_shard("poison-5", CONTROLS)
+    engine.emit_many([{"event": "poison.tagged", "user": "poison-5", "tag": "t" * 300},
+                      *({"event": "poison.started", "user": u} for u in controls)])
+    finish(engine, clock)
+    (poison,) = engine.runs(user="poison-5")
+    assert poison.status == "parked"
+    assert "StringDataRightTruncation" in (poison.reason or "")
+    assert "InFailedSqlTransaction" not in (poison.reason or "")
+    assert_controls_completed(engine, controls)
