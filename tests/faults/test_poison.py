@@ -7,6 +7,7 @@ character in a JSON document, aborts the whole transaction).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,7 +70,7 @@ def same_shard(user: str, count: int) -> list[str]:
 def store_raw(engine: Engine, name: str, user: str, **payload: Any) -> None:
     """Put an event in the log as another writer (or an older flowkit) might have,
     past the boundary's checks."""
-    row = {"key": f"raw-{user}-{name}", "name": name, "user_id": user,
+    row = {"key": f"raw-{user}-{name}-{uuid.uuid4().hex}", "name": name, "user_id": user,
            "payload": {"event": name, "user": user, **payload}, "at": START,
            "routed": False, "shard": shard_of(user)}
     with engine.db.begin() as conn:
@@ -114,6 +115,29 @@ def test_an_undecodable_event_is_rejected_and_its_shard_mates_run(
     assert_controls_completed(engine, controls)
 
 
+def test_a_poison_event_alone_in_its_batch_is_rejected(engine: Engine) -> None:
+    store_raw(engine, "certificate.awarded", "poison-6", certificate="c",
+              expires_at="not a date")
+    assert engine.route() == 1
+    (rejected,) = engine.rejected_events()
+    assert rejected.user == "poison-6"
+
+
+def test_routing_counts_every_event_of_a_split_batch(engine: Engine) -> None:
+    # given the poison between control events, none routed yet
+    controls = same_shard("poison-7", 6)
+    for user in controls[:3]:
+        store_raw(engine, "poison.started", user)
+    store_raw(engine, "certificate.awarded", "poison-7", certificate="c",
+              expires_at="not a date")
+    for user in controls[3:]:
+        store_raw(engine, "poison.started", user)
+    # when they are routed in one batch, then the count is each event's, once
+    assert engine.route() == 7
+    assert {r.user for r in engine.runs()} == set(controls)
+    assert [e.user for e in engine.rejected_events()] == ["poison-7"]
+
+
 def test_a_run_whose_locals_do_not_decode_is_parked_and_other_timers_fire(
         engine: Engine, clock: VirtualClock) -> None:
     # given a waiting run whose saved locals hold flowkit's date encoding with no date
@@ -124,7 +148,8 @@ def test_a_run_whose_locals_do_not_decode_is_parked_and_other_timers_fire(
         conn.execute(sa.update(t.runs).where(t.runs.c.id == poison.id)
                      .values(locals={"when": {"$date": "x"}}))
     # when the timers of all of them fire in one batch
-    finish(engine, clock)
+    clock.set(START.add(seconds=10))
+    assert engine.tick() == CONTROLS + 1
     # then the poison run is parked with the decoding error, and no timer is left
     (poison,) = engine.runs(user="poison-2")
     assert poison.status == "parked"

@@ -7,10 +7,13 @@ from collections.abc import Iterator
 
 import pendulum
 import pytest
+import redis
+import sqlalchemy as sa
 
 from flowkit import Engine, Run, action, on, wait
 from flowkit.clock import VirtualClock
 from flowkit.lms.platform import PlatformView
+from flowkit.runtime import isolation
 
 START = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
 
@@ -73,3 +76,19 @@ def test_an_action_failing_at_the_database_fails_that_action_only(
     assert "StringDataRightTruncation" in (long_run.reason or "")
     assert engine.runs(user="short")[0].status == "waiting"
     assert tags(engine, "short") == ["ok"]
+
+
+@pytest.mark.parametrize(("error", "split"), [
+    (ValueError("a date that does not parse"), True),
+    (sa.exc.DataError("INSERT", {}, Exception("value too long")), True),
+    (sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")), True),
+    (sa.exc.OperationalError("SELECT", {}, Exception("connection refused")), False),
+    (sa.exc.ProgrammingError("SELECT", {}, Exception("no such column")), False),
+    (sa.exc.DBAPIError("SELECT", {}, Exception("server closed the connection"),
+                       connection_invalidated=True), False),
+    (redis.exceptions.ConnectionError("Redis is down"), False),
+    (ConnectionResetError("reset by peer"), False),
+], ids=["python", "data", "integrity", "operational", "schema", "disconnect", "redis",
+        "socket"])
+def test_only_errors_of_the_data_split_a_batch(error: Exception, split: bool) -> None:
+    assert isolation.isolatable(error) is split

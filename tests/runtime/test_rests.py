@@ -10,8 +10,9 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 
-from flowkit import Engine, Run, action, automation, exit_when, on, wait
+from flowkit import Engine, Hooks, Run, action, automation, exit_when, on, wait, wait_for
 from flowkit.clock import VirtualClock
+from flowkit.errors import RunStatusError, UnknownRunError
 from flowkit.store import schema as t
 
 START = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
@@ -130,3 +131,131 @@ def test_a_wait_due_exactly_now_fires(engine: Engine, clock: VirtualClock) -> No
     clock.set(START.add(seconds=10))
     assert engine.tick() == 1
     assert engine.runs(user="u1")[0].status == "completed"
+
+
+class TimerHook(Hooks):
+    def __init__(self) -> None:
+        self.fired: list[tuple[str, str, float]] = []
+
+    def timer_fired(self, flow: str, kind: str, lateness: float) -> None:
+        self.fired.append((flow, kind, lateness))
+
+
+@on("rest.start_fails")
+async def fails_at_once(run: Run) -> None:
+    if run.user.fields.get("broken"):
+        raise RuntimeError("the flow's own code failed")
+    await wait(seconds=1)
+
+
+@on("rest.wait_for")
+async def waits_for_a_reply(run: Run) -> None:
+    await wait_for("rest.reply", timeout={"days": 1})
+    await wait(seconds=1)
+
+
+@pytest.fixture
+def more(database_url: str, clock: VirtualClock) -> Iterator[tuple[Engine, TimerHook]]:
+    hook = TimerHook()
+    with Engine(database_url, [fragile, timed, fails_at_once, waits_for_a_reply],
+                clock=clock, action_attempts=2, batch_size=1, hooks=[hook]) as engine:
+        yield engine, hook
+
+
+def test_an_exit_is_recorded_with_its_reason_at_the_step_it_ended(engine: Engine) -> None:
+    engine.emit("rest.timed", "u1", seconds=60)
+    engine.emit("rest.stop", "u1")
+    (run,) = engine.runs(user="u1")
+    last = run.history[-1]
+    assert (last.kind, last.step) == ("exited", "wait:dynamic")
+    assert "rest.stop" in last.detail["reason"]
+
+
+def test_due_timers_fire_in_the_order_they_fell_due(engine: Engine, clock: VirtualClock
+                                                    ) -> None:
+    # given six waits due in an order unrelated to the order they were set
+    due = [40, 10, 60, 30, 20, 50]
+    for position, seconds in enumerate(due):
+        engine.emit("rest.timed", f"u{position}", seconds=seconds)
+    clock.set(START.add(minutes=5))
+    order = []
+    # when timers fire one batch of one at a time
+    while engine.tick(max_batches=1):
+        done = {r.user for r in engine.runs(flow="timed") if r.status == "completed"}
+        order.extend(sorted(done - set(order)))
+    assert order == [f"u{due.index(s)}" for s in sorted(due)]
+
+
+def test_firing_a_timer_leaves_the_timers_not_yet_due(engine: Engine, clock: VirtualClock
+                                                      ) -> None:
+    engine.emit("rest.timed", "soon", seconds=10)
+    engine.emit("rest.timed", "later", seconds=100)
+    clock.set(START.add(seconds=10))
+    assert engine.tick() == 1
+    (later,) = engine.runs(user="later")
+    assert later.wakes_at == START.add(seconds=100)
+
+
+def test_a_run_waiting_for_an_event_is_resumed_by_it_in_a_later_call(
+        more: tuple[Engine, TimerHook]) -> None:
+    engine, _ = more
+    engine.emit("rest.wait_for", "u1")
+    engine.emit("rest.wait_for", "u2")
+    (run,) = engine.runs(user="u1")
+    assert run.waits_for == "rest.reply"
+    # another user's run moving on leaves u1's wait in place
+    engine.emit("rest.reply", "u2")
+    assert engine.runs(user="u1")[0].waits_for == "rest.reply"
+    engine.emit("rest.reply", "u1")
+    (run,) = engine.runs(user="u1")
+    assert (run.step, run.waits_for) == ("wait:1s", None)
+
+
+def test_a_timer_hook_hears_the_flow_kind_and_lateness(
+        more: tuple[Engine, TimerHook], clock: VirtualClock) -> None:
+    engine, hook = more
+    engine.emit("rest.timed", "u1", seconds=10)
+    clock.set(START.add(seconds=12))
+    engine.tick()
+    assert hook.fired == [("timed", "wait", 2.0)]
+
+
+def test_a_failed_run_is_retried_from_the_top(more: tuple[Engine, TimerHook]) -> None:
+    engine, _ = more
+    engine.add_user("u1", fields={"broken": True})
+    engine.emit("rest.start_fails", "u1")
+    (run,) = engine.runs(user="u1")
+    assert run.status == "failed" and run.step is None
+    engine.add_user("u1", fields={})
+    engine.retry(run.id)
+    (run,) = engine.runs(user="u1")
+    assert (run.status, run.step) == ("waiting", "wait:1s")
+
+
+def test_retry_says_which_run_it_cannot_retry(engine: Engine) -> None:
+    with pytest.raises(UnknownRunError, match="no run has the id 'nope'"):
+        engine.retry("nope")
+    engine.emit("rest.timed", "u1", seconds=60)
+    (run,) = engine.runs(user="u1")
+    with pytest.raises(RunStatusError, match=f"run {run.id} is waiting; only failed or "
+                                             "parked runs are retried"):
+        engine.retry(run.id)
+
+
+def test_a_failed_action_is_recorded_with_what_failed_and_when_it_is_tried_again(
+        engine: Engine, clock: VirtualClock) -> None:
+    engine.add_user("u1", fields={"broken": True})
+    engine.emit("rest.fragile", "u1")
+    (run,) = engine.runs(user="u1")
+    failed = [h for h in run.history if h.kind == "action_failed"]
+    assert [(h.step, h.detail) for h in failed] == [("may_fail", {
+        "action": "may_fail", "key": f"{run.id}:may_fail:1", "attempt": 1,
+        "error": "RuntimeError: the mail server said no",
+        "retry_at": START.add(seconds=2).isoformat()})]
+    clock.set(START.add(hours=1))
+    engine.tick()
+    (run,) = engine.runs(user="u1")
+    last = [h for h in run.history if h.kind == "action_failed"][-1]
+    assert (last.step, last.detail["attempt"]) == ("may_fail", 2)
+    assert run.reason is not None and run.reason.startswith(
+        "action 'may_fail' at step 'may_fail' failed 2 times, last with RuntimeError")
