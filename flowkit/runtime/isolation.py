@@ -59,13 +59,13 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
-def split(items: Sequence[T], error: Exception, attempt: Callable[[Sequence[T]], int],
-          alone: Callable[[T, Exception], int]) -> int:
-    """Retry ``items`` (whose batch failed with ``error``) in halves, in order, each with
-    ``attempt`` in its own transaction; a failing half is split again, and an item that
-    fails alone goes to ``alone``. Returns what ``attempt`` and ``alone`` counted."""
+def split(items: Sequence[T], attempt: Callable[[Sequence[T]], int],
+          alone: Callable[[T], int]) -> int:
+    """Retry ``items`` (whose batch failed) in halves, in order, each with ``attempt`` in
+    its own transaction; a failing half is split again, and an item that fails alone
+    goes to ``alone`` (which tries it carefully). Returns what they counted."""
     if len(items) == 1:
-        return alone(items[0], error)
+        return alone(items[0])
     half = len(items) // 2
     done = 0
     for part in (items[:half], items[half:]):
@@ -74,7 +74,7 @@ def split(items: Sequence[T], error: Exception, attempt: Callable[[Sequence[T]],
         except Exception as failed:
             if not isolatable(failed):
                 raise
-            done += split(part, failed, attempt, alone)
+            done += split(part, attempt, alone)
     return done
 
 

@@ -41,9 +41,8 @@ def route(rt: Runtime, shard: int | None = None, max_batches: int | None = None)
                 if not fetched or not isolation.isolatable(error):
                     raise
                 isolation.batch_failed("events", len(fetched), error)
-                routed = isolation.split(
-                    fetched, error, lambda part: _route_part(rt, shard, part),
-                    lambda seq, failed: _route_alone(rt, shard, seq, failed))
+                routed = isolation.split(fetched, lambda part: _route_part(rt, shard, part),
+                                         lambda seq: _route_alone(rt, shard, seq))
             if routed is None:
                 return total
             total += routed
@@ -81,7 +80,7 @@ def _route_part(rt: Runtime, shard: int | None, seqs: Sequence[int]) -> int:
     return len(events)
 
 
-def _route_alone(rt: Runtime, shard: int | None, seq: int, error: Exception) -> int:
+def _route_alone(rt: Runtime, shard: int | None, seq: int) -> int:
     """Route one event that failed alone carefully (a failing run is parked); if even
     that fails, reject the event with the reason."""
     try:
@@ -93,15 +92,15 @@ def _route_alone(rt: Runtime, shard: int | None, seq: int, error: Exception) -> 
             batch.careful = True
             _route_carefully(batch, events[0])
         return 1
-    except Exception as failed:
-        if not isolation.isolatable(failed):
+    except Exception as error:
+        if not isolation.isolatable(error):
             raise
-        error = failed
+        failed = error
     with open_batch(rt) as batch:
         _lock(batch, shard)
         events = rt.store.unrouted_among(batch.conn, [seq])
         if events:
-            _reject(batch, events[0], "routing it", error)
+            _reject(batch, events[0], "routing it", failed)
     return len(events)
 
 

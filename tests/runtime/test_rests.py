@@ -154,10 +154,15 @@ async def waits_for_a_reply(run: Run) -> None:
     await wait(seconds=1)
 
 
+@on("rest.forever")
+async def waits_forever(run: Run) -> None:
+    await wait_for("rest.reply")
+
+
 @pytest.fixture
 def more(database_url: str, clock: VirtualClock) -> Iterator[tuple[Engine, TimerHook]]:
     hook = TimerHook()
-    with Engine(database_url, [fragile, timed, fails_at_once, waits_for_a_reply],
+    with Engine(database_url, [fragile, timed, fails_at_once, waits_for_a_reply, waits_forever],
                 clock=clock, action_attempts=2, batch_size=1, hooks=[hook]) as engine:
         yield engine, hook
 
@@ -215,9 +220,12 @@ def test_a_timer_hook_hears_the_flow_kind_and_lateness(
         more: tuple[Engine, TimerHook], clock: VirtualClock) -> None:
     engine, hook = more
     engine.emit("rest.timed", "u1", seconds=10)
+    engine.emit("rest.wait_for", "u2")
     clock.set(START.add(seconds=12))
     engine.tick()
-    assert hook.fired == [("timed", "wait", 2.0)]
+    clock.set(START.add(days=1))
+    engine.tick()
+    assert hook.fired == [("timed", "wait", 2.0), ("waits_for_a_reply", "timeout", 0.0)]
 
 
 def test_a_failed_run_is_retried_from_the_top(more: tuple[Engine, TimerHook]) -> None:
@@ -259,3 +267,28 @@ def test_a_failed_action_is_recorded_with_what_failed_and_when_it_is_tried_again
     assert (last.step, last.detail["attempt"]) == ("may_fail", 2)
     assert run.reason is not None and run.reason.startswith(
         "action 'may_fail' at step 'may_fail' failed 2 times, last with RuntimeError")
+
+
+def test_a_timer_left_at_a_step_its_run_has_left_is_dropped_and_others_fire(
+        database_url: str, clock: VirtualClock) -> None:
+    with Engine(database_url, [timed, waits_forever], clock=clock) as engine:
+        stale_timer_is_dropped(engine, clock)
+
+
+def stale_timer_is_dropped(engine: Engine, clock: VirtualClock) -> None:
+    # given a run waiting for an event with a timer left over from a step it has left,
+    # due before another run's wait
+    engine.emit("rest.forever", "stale")
+    engine.emit("rest.timed", "u1", seconds=5)
+    (stale,) = engine.runs(user="stale")
+    with engine.db.begin() as conn:
+        conn.execute(sa.insert(t.timers).values(run_id=stale.id, due_at=START.add(seconds=1),
+                                                step="wait:elsewhere", kind="wait"))
+    # when both are due (and fire in one batch)
+    clock.set(START.add(seconds=10))
+    engine.tick()
+    # then the left-over timer is dropped without resuming its run, and the other fires
+    (stale,) = engine.runs(user="stale")
+    assert (stale.status, stale.waits_for) == ("waiting", "rest.reply")
+    assert rests(engine, stale.id) == (0, 1)
+    assert engine.runs(user="u1")[0].status == "completed"
