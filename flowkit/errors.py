@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flowkit._redact import redact_url
+
 
 class FlowkitError(Exception):
     """Base class of every flowkit error."""
@@ -143,7 +145,7 @@ class SmtpUrlError(FlowkitError, ValueError):
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem
-        super().__init__(f"SMTP_URL {url!r}: {problem}; write it as "
+        super().__init__(f"SMTP_URL {redact_url(url)!r}: {problem}; write it as "
                          "smtp://user:password@host:587?starttls=1 or smtps://host")
 
 
@@ -152,15 +154,40 @@ class SmtpUnavailableError(FlowkitError, ConnectionError):
     sender. The batch's unsent rows are kept for the next delivery; ``sent`` went out."""
 
     def __init__(self, url: object, reason: str, sent: int) -> None:
-        self.url = str(url)
+        self.url = redact_url(url)
         self.reason = reason
         self.sent = sent
-        super().__init__(f"cannot send email through {url}: {reason} ({sent} sent before "
+        super().__init__(f"cannot send email through {self.url}: {reason} ({sent} sent before "
                          "that; the rest stay queued for the next delivery)")
 
 
 class TemplateError(FlowkitError, LookupError):
-    """An email template is missing, malformed, or uses a placeholder with no value."""
+    """A template (an email, a notification, a message) is missing or malformed, uses a
+    placeholder with no value, or breaks a rule of the sandbox (it reached for Python's
+    internals, or built too much, or took too long). ``template`` names it (a file, or
+    the action and parameter of an inline text) and ``line`` is its line, when known.
+    Nothing is sent; the action fails and its run is parked after its retries."""
+
+    def __init__(self, message: str, *, template: str | None = None,
+                 line: int | None = None) -> None:
+        self.template = template
+        self.line = line
+        super().__init__(message)
+
+
+class InvalidEmailError(FlowkitError, ValueError):
+    """An email address that flowkit will not store or send to: not one address (a
+    list, a display name), a control character or line break, or bad syntax. ``address``
+    is the value refused, ``problem`` what is wrong with it."""
+
+    def __init__(self, address: str, problem: str, *, where: str = "") -> None:
+        self.address = address
+        self.problem = problem
+        self.where = where
+        shown = address if len(address) <= 80 else address[:77] + "..."
+        at = f" ({where})" if where else ""
+        super().__init__(f"{shown!r} is not an email address flowkit accepts{at}: {problem}; "
+                         "give one address, like ada@example.com")
 
 
 class PremadeTemplateError(FlowkitError):
@@ -192,3 +219,33 @@ class AutomationExistsError(PremadeTemplateError, FileExistsError):
         self.path = path
         super().__init__(f"{path} already exists; choose another name, or move the file "
                          "away first (flowkit new never overwrites a file)")
+
+
+class ProjectExistsError(FlowkitError, FileExistsError):
+    """``flowkit init`` would overwrite a file that is already there."""
+
+    def __init__(self, folder: Path, existing: list[Path]) -> None:
+        self.folder = folder
+        self.existing = existing
+        names = ", ".join(str(p) for p in existing[:3]) + (", ..." if len(existing) > 3 else "")
+        super().__init__(f"{folder} already has {names}; run flowkit init in an empty "
+                         "folder, or move those files away first (init never overwrites)")
+
+
+class ServiceError(FlowkitError, ConnectionError):
+    """The database or Redis cannot be used right now, or not at all.
+
+    ``service`` is ``"database"`` or ``"redis"``; ``transient`` says whether waiting may
+    fix it (a server down or restarting) or a person must (an unknown database, a missing
+    driver, an unmigrated schema). The message says which and what to do.
+    """
+
+    def __init__(self, message: str, *, service: str, kind: str, transient: bool) -> None:
+        self.service = service
+        self.kind = kind
+        self.transient = transient
+        super().__init__(message)
+
+
+class AlreadyRunningError(FlowkitError, RuntimeError):
+    """Another ``flowkit run`` with its own embedded Redis uses the same database."""

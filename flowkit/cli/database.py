@@ -17,11 +17,12 @@ def db() -> None:
               help="Defaults to $DATABASE_URL, else sqlite:///flowkit.db.")
 def upgrade(database_url: str | None) -> None:
     """Apply the schema migrations."""
+    from flowkit.runtime.services import redact_url
     from flowkit.store import database
 
     engine = database.create_engine(database_url)
     database.upgrade(engine)
-    click.echo(f"database at {engine.url.render_as_string()} is at revision "
+    click.echo(f"database at {redact_url(engine.url)} is at revision "
                f"{database.current_revision(engine)}")
     engine.dispose()
 
@@ -49,8 +50,14 @@ def status(database_url: str | None) -> None:
     click.echo("runs:")
     if not counts:
         click.echo("  none")
+    from flowkit.runtime.discovery import flow_names
+
+    known = flow_names()
     for (flow, run_status), n in sorted(counts.items()):
-        click.echo(f"  {flow:<24} {run_status:<10} {n}")
+        gone = "" if known is None or flow in known \
+            or run_status not in ("waiting", "running", "parked") \
+            else f"  (flow gone from the code: `flowkit runs end --flow {flow} --reason ...`)"
+        click.echo(f"  {flow:<24} {run_status:<10} {n}{gone}")
     late = f", oldest due since {oldest:%Y-%m-%d %H:%M:%S}" if oldest else ""
     click.echo(f"timers: {timers} ({due} due now{late}; next {nxt or 'none'})")
     click.echo(f"events waiting to be routed: {unrouted}")
@@ -58,10 +65,18 @@ def status(database_url: str | None) -> None:
     if redis_url:
         import redis
 
+        from flowkit.runtime.faults import transient
         from flowkit.runtime.worker import ROUTE_QUEUE, TIMERS_QUEUE
 
-        client = redis.Redis.from_url(redis_url)
-        depth = {q: client.llen(f"dramatiq:{q}") for q in (ROUTE_QUEUE, TIMERS_QUEUE)}
-        click.echo("queued messages: " + ", ".join(f"{q} {n}" for q, n in depth.items()))
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+        try:
+            depth = {q: client.llen(f"dramatiq:{q}") for q in (ROUTE_QUEUE, TIMERS_QUEUE)}
+        except Exception as error:
+            problem = transient(error)
+            if problem is None:
+                raise
+            click.echo(f"queued messages: unknown, {services.redact_url(problem)}")
+        else:
+            click.echo("queued messages: " + ", ".join(f"{q} {n}" for q, n in depth.items()))
     else:
         click.echo("queued messages: no Redis (set REDIS_URL, or start `flowkit run`)")

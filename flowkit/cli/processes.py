@@ -25,18 +25,30 @@ from flowkit.cli._group import main
                    "on the next one.")
 @click.option("--flows", multiple=True, help="Modules, files or folders of flows "
               "(default: automations/ and tracks/).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also show the libraries' INFO logs (Dramatiq, Alembic).")
 def run(processes: int, threads: int, demo_users: int | None, time_scale: float | None,
-        duration: float | None, metrics_port: int | None, flows: tuple[str, ...]) -> None:
+        duration: float | None, metrics_port: int | None, flows: tuple[str, ...],
+        verbose: bool) -> None:
     """Run the whole system: workers, scheduler and (without REDIS_URL) an embedded
-    Redis, on DATABASE_URL (default: the SQLite file flowkit.db)."""
+    Redis, on DATABASE_URL (default: the SQLite file flowkit.db).
+
+    Every flow is compiled first: one that does not compile stops the command, with
+    its file, line and column, before anything starts."""
+    from flowkit.runtime.discovery import load_flows
     from flowkit.runtime.supervisor import RunOptions, run_system
+
+    loaded = load_flows(list(flows) or None)  # raises CompileError, located
+    if not loaded:
+        click.echo("warning: no flows found (automations/, tracks/ or --flows): the "
+                   "workers will have nothing to run", err=True)
 
     if demo_users is not None:
         time_scale = 86400.0 if time_scale is None else time_scale
         duration = 120.0 if duration is None else duration
     options = RunOptions(processes=processes, threads=threads, time_scale=time_scale or 1.0,
                          duration=duration, metrics_port=metrics_port,
-                         demo_users=demo_users, flows=flows)
+                         demo_users=demo_users, flows=flows, verbose=verbose)
     sys.exit(run_system(options, echo=click.echo))
 
 
@@ -46,20 +58,12 @@ def run(processes: int, threads: int, demo_users: int | None, time_scale: float 
 @click.option("--metrics-port", type=int, default=None,
               help="Serve the scheduler's Prometheus metrics (queue depth, due timers).")
 def scheduler(interval: float, metrics_port: int | None) -> None:
-    """Run a scheduler alone (one or more per deployment, beside the workers)."""
-    import signal
-    import threading
+    """Run a scheduler alone (one or more per deployment, beside the workers). It waits
+    out database and Redis outages; it exits on Ctrl-C, SIGTERM, or what waiting cannot
+    fix (an unmigrated schema)."""
+    from flowkit.runtime import logs
+    from flowkit.runtime.child import stop_event
+    from flowkit.runtime.scheduler import serve
 
-    from flowkit.clock import clock_from_env
-    from flowkit.runtime import services, worker
-    from flowkit.runtime.scheduler import Scheduler
-    from flowkit.store import database
-
-    engine = database.create_engine(services.database_url())
-    database.ensure_schema(engine, migrate=False)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"scheduler polling {engine.url.render_as_string()} every {interval}s")
-    Scheduler(engine, worker.broker, clock_from_env(), interval=interval,
-              metrics_port=metrics_port).run(stop)
+    logs.configure()
+    serve(interval=interval, metrics_port=metrics_port, stop=stop_event())

@@ -7,6 +7,7 @@ clear error at the door (the caller still has it) instead of being half-used lat
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,25 +28,37 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _text(column: Any, *, required: bool = True) -> Field:
-    """A text field written to ``column``: no longer than it holds."""
-    return Field(required=required, max_length=column.type.length)
-
-
-# What the platform checks of each event at the door (``Engine.emit``): required fields,
-# texts no longer than the columns the platform's bookkeeping writes them to, dates.
-FIELDS: dict[str, dict[str, Field]] = {
-    "user.signed_up": {"registered_at": Field(date=True)},
-    "user.enrolled": {"course": _text(t.enrollments.c.course)},
-    "unit.completed": {"course": _text(t.units.c.course), "unit": _text(t.units.c.unit)},
-    "course.completed": {"course": _text(t.completions.c.course)},
-    "certificate.awarded": {"certificate": _text(t.certificates.c.certificate),
-                            "expires_at": Field(date=True)},
-    "user.signed_in": {"course": _text(t.visits.c.course, required=False)},
-    "user.visited": {"course": _text(t.visits.c.course, required=False)},
-    "user.inactive": {"days": Field(required=True)},
-    "track.joined": {"track": _text(t.invitations.c.track)},
+DATES: dict[str, tuple[str, ...]] = {  # fields that are dates (ISO), when present
+    "user.signed_up": ("registered_at",),
+    "certificate.awarded": ("expires_at",),
 }
+
+
+def _fields(name: str) -> dict[str, Field]:
+    declared = {f: Field(required=True, max_length=_LENGTHS.get(f))
+                for f in REQUIRED.get(name, ())}
+    for field, length in _LENGTHS.items():
+        declared.setdefault(field, Field(max_length=length))
+    for field in DATES.get(name, ()):
+        declared[field] = Field(required=field in REQUIRED.get(name, ()), date=True)
+    return declared
+
+
+def _length(column: Any) -> int:
+    length: int = column.type.length
+    return length
+
+
+# The columns the platform's bookkeeping writes these fields to, when an event has them.
+_LENGTHS: dict[str, int] = {
+    "course": _length(t.enrollments.c.course), "unit": _length(t.units.c.unit),
+    "certificate": _length(t.certificates.c.certificate),
+    "track": _length(t.invitations.c.track),
+}
+
+# What the boundary checks of each event (``Engine.emit``, ``runtime.validation``):
+# required fields, texts no longer than the columns they are written to, dates.
+FIELDS: dict[str, dict[str, Field]] = {name: _fields(name) for name in REQUIRED}
 
 
 def fields(name: str) -> dict[str, Field]:
@@ -55,9 +68,20 @@ def fields(name: str) -> dict[str, Field]:
 
 
 def check(name: str, payload: Mapping[str, Any]) -> None:
-    """Raise ``EventError`` when a known event lacks a field it must carry."""
+    """Raise ``EventError`` when a known event lacks a field it must carry, or carries
+    a date field (``DATES``) that is not an ISO date or date-time."""
     missing = [f for f in REQUIRED.get(name, ()) if payload.get(f) in (None, "")]
     if missing:
         needed = ", ".join(f"{f}=..." for f in REQUIRED[name])
         raise EventError(f"event {name!r} needs {needed}; it came without "
                          f"{', '.join(missing)}")
+    for field in DATES.get(name, ()):
+        value = payload.get(field)
+        if value in (None, "") or isinstance(value, dt.date):
+            continue
+        try:
+            dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise EventError(f"event {name!r}: {field}={value!r} is not a date; send an "
+                             "ISO date such as 2026-03-02 or 2026-03-02T09:00:00+00:00"
+                             ) from None

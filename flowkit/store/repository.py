@@ -16,6 +16,7 @@ import pendulum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from flowkit.addresses import optional_email
 from flowkit.store import schema as t
 from flowkit.store.bulk import insert_rows
 
@@ -134,6 +135,9 @@ class Store:
     # -- users ----------------------------------------------------------------
 
     def upsert_users(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Create or update users; an ``email`` is checked (``flowkit.addresses``)."""
+        rows = [{**r, "email": optional_email(r["email"], where=f"user {r['id']}")}
+                if "email" in r else r for r in rows]
         insert_rows(conn, t.users, rows, conflict="update")
 
     def ensure_users(self, conn: sa.Connection, user_ids: Iterable[str]) -> None:

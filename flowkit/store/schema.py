@@ -76,6 +76,7 @@ users = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("fields", Json, nullable=False),
 )
+sa.Index("ix_flowkit_users_lower_email", sa.func.lower(users.c.email))  # the console's search
 
 runs = sa.Table(
     "flowkit_runs", metadata,
@@ -96,7 +97,19 @@ runs = sa.Table(
     sa.Index(None, "user_id", "flow"),
     sa.Index(None, "flow", "status"),
     sa.Index(None, "status", "updated_at"),
+    sa.Index(None, "created_at", "flow"),  # the console's starts per day
 )
+
+# The console's runs resting at each step of a flow, counted and listed (partial: only
+# the runs that rest somewhere, a small part of a big table).
+_RESTING = ("waiting", "running", "parked", "failed")
+sa.Index("ix_flowkit_runs_resting", runs.c.flow, runs.c.step, runs.c.updated_at, runs.c.status,
+         postgresql_where=runs.c.status.in_(_RESTING), sqlite_where=runs.c.status.in_(_RESTING))
+# The console's problems page: parked and failed runs counted by flow and step.
+_PROBLEMS = ("parked", "failed")
+sa.Index("ix_flowkit_runs_problems", runs.c.flow, runs.c.step, runs.c.status, runs.c.updated_at,
+         postgresql_where=runs.c.status.in_(_PROBLEMS),
+         sqlite_where=runs.c.status.in_(_PROBLEMS))
 
 timers = sa.Table(
     "flowkit_timers", metadata,
