@@ -107,8 +107,7 @@ class InvalidEventError(EventError):
         where = f"event #{index}" + (f" ({event!r})" if isinstance(event, str) else "")
         if field is not None:
             where += f", field {field!r}"
-        super().__init__(f"{where}: {problem}" + (f"; {hint}" if hint else "")
-                         + "; nothing was stored")
+        super().__init__(f"{where}: {problem}" + (f"; {hint}" if hint else ""))
 
 
 class UnknownRunError(FlowkitError, LookupError):

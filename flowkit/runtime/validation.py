@@ -128,19 +128,23 @@ def _check_text(text: str, field: str, length: int | None, event: str, index: in
 
 
 def _check_declared(platform: Any, name: str, fields: dict[str, Any], index: int) -> None:
-    """The checks the platform declares for ``name`` (dates are made ISO 8601 texts)."""
+    """The checks the platform declares for ``name`` (``event_fields``; dates are made
+    ISO 8601 texts), then its own ``check_event``, if it has them."""
     declare = getattr(platform, "event_fields", None)
-    if declare is None:
-        check = getattr(platform, "check_event", None)
-        if check is not None:
-            try:
-                check(name, fields)
-            except InvalidEventError:
-                raise
-            except EventError as error:
-                raise InvalidEventError(str(error), index=index, event=name) from error
-        return
-    declared: Mapping[str, Field] = declare(name)
+    if declare is not None:
+        _check_fields(declare(name), name, fields, index)
+    check = getattr(platform, "check_event", None)
+    if check is not None:
+        try:
+            check(name, fields)
+        except EventError as error:
+            if type(error) is not EventError:
+                raise  # a more precise error of flowkit's own (InvalidEventError, ...)
+            raise InvalidEventError(str(error), index=index, event=name) from error
+
+
+def _check_fields(declared: Mapping[str, Field], name: str, fields: dict[str, Any],
+                  index: int) -> None:
     for field, rule in declared.items():
         value = fields.get(field)
         if value is None or value == "":
