@@ -4,6 +4,12 @@ A datetime is stored as ``{"$datetime": iso}`` (with ``"tz"``, the zone's name, 
 has a named zone, and no offset when it is naive), a date as ``{"$date": iso}``, a
 duration as ``{"$seconds": n}``, a set as ``{"$set": [...]}``; tuples become lists.
 Anything else that JSON cannot hold raises ``TypeError`` naming its type.
+
+So that data can never be mistaken for these markers, a key of the caller's own dicts
+that begins with ``$`` is stored with one more ``$`` (``{"$date": "x"}`` as
+``{"$$date": "x"}``) and read back as it was. Event payloads are the exception
+(``to_payload``): they are kept as the sender wrote them, since flows read them as
+stored; a payload's dict copied into a run's locals is escaped like any other.
 """
 
 from __future__ import annotations
@@ -19,6 +25,16 @@ _PLAIN = (str, int, float, bool, type(None))
 
 def to_jsonable(value: object) -> Any:
     """``value`` as plain JSON types (the encoded form), for JSON columns."""
+    return _encode(value, True)
+
+
+def to_payload(value: object) -> Any:
+    """An event payload as plain JSON types: dates and the like encoded, but its dicts
+    kept as written (flows read a payload as it is stored)."""
+    return _encode(value, False)
+
+
+def _encode(value: object, escape: bool) -> Any:
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, dict):
@@ -26,10 +42,10 @@ def to_jsonable(value: object) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"dict key {key!r} is a {type(key).__name__}, not a str")
-            out[key] = to_jsonable(item)
+            out["$" + key if escape and key[:1] == "$" else key] = _encode(item, escape)
         return out
     if isinstance(value, list | tuple):
-        return [to_jsonable(item) for item in value]
+        return [_encode(item, escape) for item in value]
     if isinstance(value, dt.datetime):
         zone = getattr(value.tzinfo, "name", None) or getattr(value.tzinfo, "key", None)
         if (isinstance(zone, str) and "/" in zone) or zone == "UTC":
@@ -40,7 +56,7 @@ def to_jsonable(value: object) -> Any:
     if isinstance(value, dt.timedelta):
         return {"$seconds": value.total_seconds()}
     if isinstance(value, set | frozenset):
-        return {"$set": [to_jsonable(item) for item in value]}
+        return {"$set": [_encode(item, escape) for item in value]}
     raise TypeError(type(value).__name__)
 
 
@@ -59,7 +75,8 @@ def from_jsonable(value: Any) -> Any:
                 return pendulum.Date.fromisoformat(value["$date"])
             if "$seconds" in value:
                 return pendulum.duration(seconds=value["$seconds"])
-        return {key: from_jsonable(item) for key, item in value.items()}
+        return {key[1:] if key[:2] == "$$" else key: from_jsonable(item)
+                for key, item in value.items()}
     if isinstance(value, list):
         return [from_jsonable(item) for item in value]
     return value

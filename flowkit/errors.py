@@ -90,6 +90,26 @@ class EventError(FlowkitError, ValueError):
     """An event cannot be accepted (no name, no user, a payload that is not JSON)."""
 
 
+class InvalidEventError(EventError):
+    """An event was refused at the boundary; nothing of its call was stored.
+
+    ``index`` is the event's position in the ``emit_many`` call (0 for ``emit``),
+    ``event`` its name, ``field`` the field at fault (``course``, ``tags[3]``,
+    ``profile.city``; None for the event as a whole) and ``problem`` what is wrong.
+    """
+
+    def __init__(self, problem: str, *, index: int, event: object = None,
+                 field: str | None = None, hint: str = "") -> None:
+        self.problem = problem
+        self.index = index
+        self.event = event
+        self.field = field
+        where = f"event #{index}" + (f" ({event!r})" if isinstance(event, str) else "")
+        if field is not None:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {problem}" + (f"; {hint}" if hint else ""))
+
+
 class UnknownRunError(FlowkitError, LookupError):
     """No run has the given id."""
 

@@ -153,8 +153,12 @@ class StepGone(LookupError):
 class Machine:
     """Advances runs of one flow."""
 
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow,
+                 reraise: tuple[type[BaseException], ...] = ()) -> None:
+        """``reraise``: errors that are not the author's code failing but the engine's
+        (its database), raised to the engine instead of failing the run."""
         self.flow = flow
+        self.reraise = reraise
         self.program = flow.program
         self.nodes = flow.ir.nodes
         self.index = {n.id: i for i, n in enumerate(self.nodes) if isinstance(n, Step)}
@@ -181,6 +185,8 @@ class Machine:
                 return Parked(self._missing_local(error, run))
             return Failed(self._describe(error))
         except Exception as error:  # author code failed: the run fails, not the engine
+            if isinstance(error, self.reraise):
+                raise
             return Failed(self._describe(error))
         if not isinstance(outcome, Exited):  # a failed run is retried with its locals
             state.locals = {n: ns[n] for n in self.flow.ir.locals if n in ns}
@@ -405,8 +411,9 @@ def _unsaveable(values: dict[str, Any]) -> str | None:
 
 
 def _loggable(value: object) -> Any:
+    """``value`` for a log (the ledger, the history): as JSON, as it was given."""
     try:
-        return _json.to_jsonable(value)
+        return _json.to_payload(value)
     except (TypeError, ValueError):
         return repr(value)
 

@@ -294,9 +294,9 @@ def test_wait_until_a_naive_datetime_is_read_in_the_users_timezone():
     user = User(id="u1", timezone="America/New_York")
 
     outcomes, _ = drive(until_from_event, [(Start(), T0)], user=user,
-                        event={"until": dt.datetime(2026, 3, 5, 9)})
+                        event={"until": dt.datetime(2026, 3, 5, 9, 30, 15, 250)})
 
-    assert outcomes == [Suspended("wait:until", pendulum.datetime(2026, 3, 5, 14))]
+    assert outcomes == [Suspended("wait:until", pendulum.datetime(2026, 3, 5, 14, 30, 15, 250))]
 
 
 def test_wait_until_a_naive_string_is_read_in_the_users_timezone():

@@ -12,7 +12,8 @@ import click
 from flowkit.cli._group import main
 from flowkit.dsl.flow import Flow
 
-_RESERVED = {"event": "the event's name is the first argument",
+# How to say on the command line what a reserved field (validation.RESERVED) would say.
+_FLAG_FOR = {"event": "the event's name is the first argument",
              "user": "give the user with --user",
              "idempotency_key": "give the key with --key"}
 
@@ -87,7 +88,8 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
          database_url: str | None) -> None:
     """Emit EVENT for a user, with payload FIELDS as key=value (values read as JSON
     when they parse: course=python-101 units=3 paid=true)."""
-    from flowkit.errors import EventError
+    from flowkit.errors import EventError, InvalidEventError
+    from flowkit.runtime import validation
     from flowkit.runtime.engine import Engine
 
     payload: dict[str, Any] = {}
@@ -95,9 +97,12 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
         name, sep, value = field.partition("=")
         if not sep or not name:
             raise EventError(f"payload fields are key=value, got {field!r}")
-        if name in _RESERVED:
-            raise EventError(f"payload field {name!r} is reserved: {_RESERVED[name]}")
         payload[name] = _value(value)
+    try:
+        validation.as_event(event, user, payload)  # the one boundary validator's rule
+    except InvalidEventError as error:
+        flag = _FLAG_FOR.get(error.field or "", "rename the field")
+        raise EventError(f"payload field {error.field!r} is reserved: {flag}") from None
     from flowkit.runtime import services
 
     redis_url = services.redis_url()

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowkit.errors import EventError
+from flowkit.lms import tables as t
+from flowkit.runtime.validation import Field
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "user.signed_up": (),            # optional: source, registered_at
@@ -30,6 +32,39 @@ DATES: dict[str, tuple[str, ...]] = {  # fields that are dates (ISO), when prese
     "user.signed_up": ("registered_at",),
     "certificate.awarded": ("expires_at",),
 }
+
+
+def _fields(name: str) -> dict[str, Field]:
+    declared = {f: Field(required=True, max_length=_LENGTHS.get(f))
+                for f in REQUIRED.get(name, ())}
+    for field, length in _LENGTHS.items():
+        declared.setdefault(field, Field(max_length=length))
+    for field in DATES.get(name, ()):
+        declared[field] = Field(required=field in REQUIRED.get(name, ()), date=True)
+    return declared
+
+
+def _length(column: Any) -> int:
+    length: int = column.type.length
+    return length
+
+
+# The columns the platform's bookkeeping writes these fields to, when an event has them.
+_LENGTHS: dict[str, int] = {
+    "course": _length(t.enrollments.c.course), "unit": _length(t.units.c.unit),
+    "certificate": _length(t.certificates.c.certificate),
+    "track": _length(t.invitations.c.track),
+}
+
+# What the boundary checks of each event (``Engine.emit``, ``runtime.validation``):
+# required fields, texts no longer than the columns they are written to, dates.
+FIELDS: dict[str, dict[str, Field]] = {name: _fields(name) for name in REQUIRED}
+
+
+def fields(name: str) -> dict[str, Field]:
+    """The declared fields of event ``name`` (none for an event the school does not
+    know)."""
+    return FIELDS.get(name, {})
 
 
 def check(name: str, payload: Mapping[str, Any]) -> None:

@@ -68,6 +68,10 @@ class SqlPlatform:
             if field == "email" or field.endswith("_email"):
                 optional_email(value, where=f"event {name!r}, field {field!r}")
 
+    def event_fields(self, name: str) -> Mapping[str, Any]:
+        """What the boundary checks of event ``name``'s fields (``runtime.validation``)."""
+        return events.fields(name)
+
     def bind(self, conn: sa.Connection, now: pendulum.DateTime) -> BoundSqlPlatform:
         return BoundSqlPlatform(conn, now)
 

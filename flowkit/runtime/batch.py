@@ -42,6 +42,7 @@ class Runtime:
     batch_size: int
     action_attempts: int
     action_backoff: float
+    limits: validation.Limits
     # called after a commit with the shards that got new events
     events_appended: Callable[[set[int]], None]
     flows: dict[str, Flow] = attrs.field(factory=dict)
@@ -58,6 +59,7 @@ class Batch:
     def __init__(self, rt: Runtime, conn: sa.Connection, now: pendulum.DateTime) -> None:
         self.rt = rt
         self.conn = conn
+        self.info = conn.info  # the connection's own dict (asks for action savepoints)
         self.now = now
         self.changes = Changes()
         self.users: dict[str, User] = {}
@@ -85,8 +87,8 @@ class Batch:
 
     def emit(self, event: str, user: str, key: str, payload: dict[str, Any]) -> None:
         self.events.append(validation.event_row(
-            self.rt.platform, {"event": event, "user": user, "idempotency_key": key, **payload},
-            self.now))
+            self.rt.platform, self.rt.limits,
+            {**payload, "event": event, "user": user, "idempotency_key": key}, self.now))
 
 
 @contextmanager

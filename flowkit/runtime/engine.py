@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 import pendulum
+import sqlalchemy as sa
 
 from flowkit import _json
 from flowkit.clock import Clock, SystemClock
@@ -61,7 +62,8 @@ class Engine:
     flows of ``automations/`` and ``tracks/``. ``flows`` takes flows, module names,
     files or folders instead. A SQLite database is migrated on start; any other must be
     migrated with ``flowkit db upgrade`` first. ``rules`` are the project's journey
-    rules (default: ``flowkit.rules.loading.project_rules()``).
+    rules (default: ``flowkit.rules.loading.project_rules()``); ``limits`` bounds the
+    events it accepts (default: ``Limits.from_env()``).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Engine:
         action_attempts: int = 5,
         action_backoff: float = 2.0,
         rules: Rules | None = None,
+        limits: validation.Limits | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.hooks = tuple(hooks)
@@ -94,10 +97,12 @@ class Engine:
             sqlite = self.db.dialect.name == "sqlite"
             db.ensure_schema(self.db, migrate=sqlite if migrate is None else migrate)
         self.store = Store(self.db)
+        actions.lazy_savepoints(self.db)
         self._rt = Runtime(
             db=self.db, store=self.store, clock=self.clock, hooks=self.hooks,
             platform=self.platform, batch_size=batch_size, action_attempts=action_attempts,
             action_backoff=action_backoff,
+            limits=validation.Limits.from_env() if limits is None else limits,
             events_appended=lambda shards: self.dispatcher.events_appended(self, shards),
             rules=project_rules() if rules is None else rules)
         self.rules = self._rt.rules
@@ -112,7 +117,9 @@ class Engine:
         flows = list(flows)
         for flow in flows:
             self.flows[flow.name] = flow
-            self.machines[flow.name] = Machine(flow)
+            # A database error inside a flow's code (a question asked of the platform)
+            # leaves PostgreSQL's transaction aborted: the batch fails and is taken apart.
+            self.machines[flow.name] = Machine(flow, reraise=(sa.exc.StatementError,))
         self._rt.triggers.clear()
         for flow in self.flows.values():
             for trigger in flow.triggers:
@@ -168,12 +175,16 @@ class Engine:
         """Record many events in one transaction, then have them routed.
 
         Each mapping has ``event`` and ``user``, optionally ``idempotency_key``; the
-        rest is the payload. Events of one user are applied in the order given. The
+        rest is the payload. Every event is checked first (``runtime.validation``): one
+        that is refused raises ``InvalidEventError`` and none of them is stored.
+        Events of one user are applied in the order given. The
         engine's dispatcher routes them: inline, before this returns (the default), or
         on the Dramatiq workers.
         """
         now = self.clock.now()
-        rows = [validation.event_row(self.platform, e, now) for e in events]
+        limits = self._rt.limits
+        rows = [validation.event_row(self.platform, limits, e, now, index)
+                for index, e in enumerate(events)]
         if not rows:
             return []
         with self.db.begin() as conn:
@@ -206,7 +217,7 @@ class Engine:
             batch.load_users([str(user)])
             for row in self.store.runs_of_users(batch.conn, [str(user)], lock=True):
                 batch.runs_by_user[row.user_id].append(row)
-            event = _json.to_jsonable({"event": "flow.started", "user": str(user), **payload})
+            event = _json.to_payload({"event": "flow.started", "user": str(user), **payload})
             return transitions.start(batch, target, str(user), event, str(uuid.uuid4()))
 
     def tick(self, now: pendulum.DateTime | None = None, *,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TypeVar
 
 import attrs
@@ -38,7 +38,10 @@ def isolatable(error: BaseException) -> bool:
     """Whether ``error`` may be caused by the batch's data (split it), rather than by the
     connection or the servers (leave the batch for a later try)."""
     if isinstance(error, ShardBusy | OSError | sa.exc.DisconnectionError
-                  | sa.exc.InterfaceError | sa.exc.OperationalError | sa.exc.TimeoutError):
+                  | sa.exc.InterfaceError | sa.exc.OperationalError | sa.exc.TimeoutError
+                  | sa.exc.ProgrammingError):
+        # ProgrammingError: a missing table or column (a schema not migrated) fails every
+        # batch alike; splitting would reject every event instead of waiting for the fix.
         return False
     if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
         return False
@@ -56,13 +59,13 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
-def split(items: Sequence[T], error: Exception, attempt: Callable[[Sequence[T]], int],
-          alone: Callable[[T, Exception], int]) -> int:
-    """Retry ``items`` (whose batch failed with ``error``) in halves, in order, each with
-    ``attempt`` in its own transaction; a failing half is split again, and an item that
-    fails alone goes to ``alone``. Returns what ``attempt`` and ``alone`` counted."""
+def split(items: Sequence[T], attempt: Callable[[Sequence[T]], int],
+          alone: Callable[[T], int]) -> int:
+    """Retry ``items`` (whose batch failed) in halves, in order, each with ``attempt`` in
+    its own transaction; a failing half is split again, and an item that fails alone
+    goes to ``alone`` (which tries it carefully). Returns what they counted."""
     if len(items) == 1:
-        return alone(items[0], error)
+        return alone(items[0])
     half = len(items) // 2
     done = 0
     for part in (items[:half], items[half:]):
@@ -71,7 +74,7 @@ def split(items: Sequence[T], error: Exception, attempt: Callable[[Sequence[T]],
         except Exception as failed:
             if not isolatable(failed):
                 raise
-            done += split(part, failed, attempt, alone)
+            done += split(part, attempt, alone)
     return done
 
 
@@ -80,13 +83,21 @@ def batch_failed(what: str, size: int, error: Exception) -> None:
                 size, what, describe(error))
 
 
-@contextmanager
-def guarded(batch: Batch, row: RunRow, doing: str, *, new: bool = False) -> Iterator[None]:
-    """Run a step of ``row``; in a careful batch, inside a savepoint, writing its changes
-    at once, and parking the run if it fails. A normal batch runs it as it is."""
+def guarded(batch: Batch, row: RunRow, doing: str, *args: object,
+            new: bool = False) -> AbstractContextManager[None]:
+    """Run a step of ``row`` (``doing.format(*args)`` says which); in a careful batch,
+    inside a savepoint, writing its changes at once, and parking the run if it fails.
+    A normal batch runs it as it is (and pays one call for this)."""
     if not batch.careful:
-        yield
-        return
+        return _AS_IT_IS
+    return _carefully(batch, row, doing.format(*args), new)
+
+
+_AS_IT_IS = nullcontext()
+
+
+@contextmanager
+def _carefully(batch: Batch, row: RunRow, doing: str, new: bool) -> Iterator[None]:
     saved = attrs.evolve(row)
     emitted = len(batch.events)
     savepoint = batch.conn.begin_nested()

@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
+
 from flowkit.dsl.flow import Flow
 from flowkit.machine import EventArrived
 from flowkit.rules import goals
@@ -40,9 +42,8 @@ def route(rt: Runtime, shard: int | None = None, max_batches: int | None = None)
                 if not fetched or not isolation.isolatable(error):
                     raise
                 isolation.batch_failed("events", len(fetched), error)
-                routed = isolation.split(
-                    fetched, error, lambda part: _route_part(rt, shard, part),
-                    lambda seq, failed: _route_alone(rt, shard, seq, failed))
+                routed = isolation.split(fetched, lambda part: _route_part(rt, shard, part),
+                                         lambda seq: _route_alone(rt, shard, seq))
             if routed is None:
                 return total
             total += routed
@@ -80,7 +81,7 @@ def _route_part(rt: Runtime, shard: int | None, seqs: Sequence[int]) -> int:
     return len(events)
 
 
-def _route_alone(rt: Runtime, shard: int | None, seq: int, error: Exception) -> int:
+def _route_alone(rt: Runtime, shard: int | None, seq: int) -> int:
     """Route one event that failed alone carefully (a failing run is parked); if even
     that fails, reject the event with the reason."""
     try:
@@ -92,15 +93,15 @@ def _route_alone(rt: Runtime, shard: int | None, seq: int, error: Exception) -> 
             batch.careful = True
             _route_carefully(batch, events[0])
         return 1
-    except Exception as failed:
-        if not isolation.isolatable(failed):
+    except Exception as error:
+        if not isolation.isolatable(error):
             raise
-        error = failed
+        failed = error
     with open_batch(rt) as batch:
         _lock(batch, shard)
         events = rt.store.unrouted_among(batch.conn, [seq])
         if events:
-            _reject(batch, events[0], "routing it", error)
+            _reject(batch, events[0], "routing it", failed)
     return len(events)
 
 
@@ -163,12 +164,13 @@ def route_event(batch: Batch, key: str, name: str, user_id: str,
                       and _holds(flow, lambda p, e=e, r=row: e.matches(r.trigger, p),
                                  payload)), None)
         if exit_ is not None:
-            with isolation.guarded(batch, row, f"routing event {key} ({name}) as its exit"):
+            with isolation.guarded(batch, row, "routing event {} ({}) as its exit", key, name):
                 transitions.exit_run(batch, row, f"exit event {exit_.describe()} arrived")
             continue
         wait = batch.waits.get(row.id)
         if wait is not None and wait[0] == name and row.status == "waiting":
-            with isolation.guarded(batch, row, f"routing event {key} ({name}) to its event wait"):
+            with isolation.guarded(batch, row, "routing event {} ({}) to its event wait", key,
+                                   name):
                 transitions.transition(batch, row, EventArrived(payload))
     _trigger(batch, key, name, user_id, payload)
 
@@ -196,6 +198,8 @@ def _trigger(batch: Batch, key: str, name: str, user_id: str,
 def _holds(flow: Flow, predicate: Any, payload: dict[str, Any]) -> bool:
     try:
         return bool(predicate(payload))
+    except sa.exc.StatementError:
+        raise  # the database failed, not the condition: the batch fails and is taken apart
     except Exception as error:
         # An event without the fields a condition reads does not match; it is kept in
         # the event log, and the log line says which flow could not read it.

@@ -31,8 +31,8 @@ def tick(rt: Runtime, now: pendulum.DateTime | None = None,
             if not claimed or not isolation.isolatable(error):
                 raise
             isolation.batch_failed("timers", len(claimed), error)
-            count = isolation.split(claimed, error, lambda part: _fire_part(rt, now, part),
-                                    lambda run_id, failed: _fire_alone(rt, now, run_id, failed))
+            count = isolation.split(claimed, lambda part: _fire_part(rt, now, part),
+                                    lambda run_id: _fire_alone(rt, now, run_id))
         if not count:
             return fired
         fired += count
@@ -57,8 +57,7 @@ def _fire_part(rt: Runtime, now: pendulum.DateTime | None, run_ids: Sequence[str
     return len(due)
 
 
-def _fire_alone(rt: Runtime, now: pendulum.DateTime | None, run_id: str,
-                error: Exception) -> int:
+def _fire_alone(rt: Runtime, now: pendulum.DateTime | None, run_id: str) -> int:
     """Fire one run's timer that failed alone carefully; if even that fails, park the
     run without resuming it."""
     try:
@@ -67,16 +66,16 @@ def _fire_alone(rt: Runtime, now: pendulum.DateTime | None, run_id: str,
             due, rows = rt.store.claim_due_timers(batch.conn, batch.now, 1, [run_id])
             fire(batch, due, rows)
         return 1
-    except Exception as failed:
-        if not isolation.isolatable(failed):
+    except Exception as error:
+        if not isolation.isolatable(error):
             raise
-        error = failed
+        failed = error
     with open_batch(rt, now) as batch:
         due, rows = rt.store.claim_due_timers(batch.conn, batch.now, 1, [run_id])
         for timer in due:
             row = rows[run_id]
             isolation.park(batch, row, f"firing its {timer.kind} timer (run {run_id} of "
-                           f"{row.flow!r} at step {timer.step!r})", error)
+                           f"{row.flow!r} at step {timer.step!r})", failed)
     return 1
 
 
@@ -91,5 +90,5 @@ def fire(batch: Batch, due: Sequence[DueTimer], rows: dict[str, RunRow]) -> None
         lateness = (batch.now - timer.due_at).total_seconds()
         for hook in batch.rt.hooks:
             hook.timer_fired(row.flow, timer.kind, lateness)
-        with isolation.guarded(batch, row, f"firing its {timer.kind} timer"):
+        with isolation.guarded(batch, row, "firing its {} timer", timer.kind):
             transitions.transition(batch, row, INPUTS[timer.kind]())

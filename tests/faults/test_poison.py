@@ -7,6 +7,7 @@ character in a JSON document, aborts the whole transaction).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from flowkit import Engine, Run, action, on, wait
 from flowkit.clock import VirtualClock
+from flowkit.lms.actions import add_tag
 from flowkit.store import schema as t
 from flowkit.store.repository import shard_of
 
@@ -39,6 +41,13 @@ async def two_notes(run: Run) -> None:
     await note("second")
 
 
+@on("poison.tagged")
+async def tags_from_the_event(run: Run) -> None:
+    await add_tag(str(run.event["tag"]))
+    await wait(seconds=5)
+    await note("second")
+
+
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(START)
@@ -47,7 +56,7 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def engine(database_url: str, clock: VirtualClock) -> Iterator[Engine]:
     executed.clear()
-    with Engine(database_url, [two_notes], clock=clock) as engine:
+    with Engine(database_url, [two_notes, tags_from_the_event], clock=clock) as engine:
         yield engine
 
 
@@ -61,7 +70,7 @@ def same_shard(user: str, count: int) -> list[str]:
 def store_raw(engine: Engine, name: str, user: str, **payload: Any) -> None:
     """Put an event in the log as another writer (or an older flowkit) might have,
     past the boundary's checks."""
-    row = {"key": f"raw-{user}-{name}", "name": name, "user_id": user,
+    row = {"key": f"raw-{user}-{name}-{uuid.uuid4().hex}", "name": name, "user_id": user,
            "payload": {"event": name, "user": user, **payload}, "at": START,
            "routed": False, "shard": shard_of(user)}
     with engine.db.begin() as conn:
@@ -106,6 +115,29 @@ def test_an_undecodable_event_is_rejected_and_its_shard_mates_run(
     assert_controls_completed(engine, controls)
 
 
+def test_a_poison_event_alone_in_its_batch_is_rejected(engine: Engine) -> None:
+    store_raw(engine, "certificate.awarded", "poison-6", certificate="c",
+              expires_at="not a date")
+    assert engine.route() == 1
+    (rejected,) = engine.rejected_events()
+    assert rejected.user == "poison-6"
+
+
+def test_routing_counts_every_event_of_a_split_batch(engine: Engine) -> None:
+    # given the poison between control events, none routed yet
+    controls = same_shard("poison-7", 6)
+    for user in controls[:3]:
+        store_raw(engine, "poison.started", user)
+    store_raw(engine, "certificate.awarded", "poison-7", certificate="c",
+              expires_at="not a date")
+    for user in controls[3:]:
+        store_raw(engine, "poison.started", user)
+    # when they are routed in one batch, then the count is each event's, once
+    assert engine.route() == 7
+    assert {r.user for r in engine.runs()} == set(controls)
+    assert [e.user for e in engine.rejected_events()] == ["poison-7"]
+
+
 def test_a_run_whose_locals_do_not_decode_is_parked_and_other_timers_fire(
         engine: Engine, clock: VirtualClock) -> None:
     # given a waiting run whose saved locals hold flowkit's date encoding with no date
@@ -116,7 +148,8 @@ def test_a_run_whose_locals_do_not_decode_is_parked_and_other_timers_fire(
         conn.execute(sa.update(t.runs).where(t.runs.c.id == poison.id)
                      .values(locals={"when": {"$date": "x"}}))
     # when the timers of all of them fire in one batch
-    finish(engine, clock)
+    clock.set(START.add(seconds=10))
+    assert engine.tick() == CONTROLS + 1
     # then the poison run is parked with the decoding error, and no timer is left
     (poison,) = engine.runs(user="poison-2")
     assert poison.status == "parked"
@@ -153,4 +186,38 @@ def test_a_run_that_cannot_be_written_is_parked_with_the_database_error(
     (poison,) = engine.runs(user="poison-nul-4")
     assert poison.status == "parked"
     assert "UntranslatableCharacter" in poison.reason and "starting it" in poison.reason
+    assert_controls_completed(engine, controls)
+
+
+def test_a_schema_error_is_not_blamed_on_the_events(engine: Engine) -> None:
+    # given a table the routing writes to that is gone (a schema not migrated, say)
+    store_raw(engine, "poison.started", "u1")
+    with engine.db.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE flowkit_history RENAME TO flowkit_history_away"))
+    # when routing fails for it, then the events stay for a later try, none rejected
+    try:
+        with pytest.raises(sa.exc.DatabaseError):
+            engine.route()
+    finally:
+        with engine.db.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE flowkit_history_away RENAME TO flowkit_history"))
+    with engine.db.connect() as conn:
+        rows = conn.execute(sa.select(t.events.c.routed, t.events.c.error)).all()
+    assert [tuple(r) for r in rows] == [(False, None)]
+
+
+@pytest.mark.postgres
+def test_a_built_in_action_failing_at_the_database_parks_its_run_only(
+        engine: Engine, clock: VirtualClock, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite does not enforce a column's length")
+    # given a built-in action (no savepoint of its own) writing a tag longer than its column
+    controls = same_shard("poison-5", CONTROLS)
+    engine.emit_many([{"event": "poison.tagged", "user": "poison-5", "tag": "t" * 300},
+                      *({"event": "poison.started", "user": u} for u in controls)])
+    finish(engine, clock)
+    (poison,) = engine.runs(user="poison-5")
+    assert poison.status == "parked"
+    assert "StringDataRightTruncation" in (poison.reason or "")
+    assert "InFailedSqlTransaction" not in (poison.reason or "")
     assert_controls_completed(engine, controls)
