@@ -72,6 +72,9 @@ def services() -> Iterator[tuple[str, str]]:
 
 
 def reset_database(url: str) -> sa.Engine:
+    """Drop every table flowkit's migrations make (the built-in platform's too, which
+    join the metadata only when ``flowkit.lms.tables`` is imported), then migrate."""
+    import flowkit.lms.tables  # noqa: F401  (or a second run finds them: DuplicateTable)
     from flowkit.store import database
     from flowkit.store.schema import metadata
 
