@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from typing import Any
 
+import orjson
 import pendulum
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -72,3 +73,17 @@ def dumps(value: object) -> str:
 
 def loads(text: str) -> Any:
     return from_jsonable(json.loads(text))
+
+
+def encode_column(value: object) -> str:
+    """Encode an already JSON-able ``value`` for a JSON column or parameter, in C
+    (orjson); a value orjson refuses (an int past 64 bits) goes through ``json``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_column(text: str | bytes) -> Any:
+    """Decode a JSON column's text, in C (orjson)."""
+    return orjson.loads(text)
