@@ -62,8 +62,9 @@ class Ended:
 
 
 def end_runs(engine: Engine, selection: Selection, *, reason: str, by: str,
-             dry_run: bool = False) -> list[Ended]:
-    """End the live, parked or failed runs ``selection`` names; return them."""
+             dry_run: bool = False, how: str = "with `flowkit runs end`") -> list[Ended]:
+    """End the live, parked or failed runs ``selection`` names; return them. ``by`` and
+    ``how`` (the command or page used) go into each run's reason."""
     now = engine.clock.now()
     store = engine.store
     with engine.db.begin() as conn:
@@ -77,12 +78,12 @@ def end_runs(engine: Engine, selection: Selection, *, reason: str, by: str,
         changes = Changes()
         for row in rows:
             row.status, row.updated_at = "exited", now
-            row.reason = f"ended by {by} with `flowkit runs end`: {reason}"
+            row.reason = f"ended by {by} {how}: {reason}"
             changes.put(row)
             changes.rest(row.id, None, None)
             changes.history[row.id] = [{"at": now.isoformat(), "kind": "ended",
                                         "step": row.step,
-                                        "detail": {"by": by, "reason": reason}}]
+                                        "detail": {"by": by, "how": how, "reason": reason}}]
             changes.history_at[row.id] = now
         store.write(conn, changes)
     return ended

@@ -92,7 +92,8 @@ def test_runs_end_ends_the_runs_of_a_flow_the_code_no_longer_has(project: str) -
     assert run["status"] == "exited"
     assert run["reason"] == "ended by ada with `flowkit runs end`: drip was retired"
     assert run["history"][-1]["kind"] == "ended"
-    assert run["history"][-1]["detail"] == {"by": "ada", "reason": "drip was retired"}
+    assert run["history"][-1]["detail"] == {"by": "ada", "how": "with `flowkit runs end`",
+                                             "reason": "drip was retired"}
     again = flowkit(project, "runs", "end", "--flow", "drip", "--reason", "twice")
     assert again.exit_code == 1
     assert again.output.startswith("error: no waiting, running, parked or failed run "
