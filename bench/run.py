@@ -4,11 +4,13 @@
     python -m bench.run --flows 5000 --waiting 20000 --timers 10000 --no-write
 
 Uses DATABASE_URL and REDIS_URL when they are set; otherwise starts an embedded
-PostgreSQL (pgserver) and an embedded Redis. The database's flowkit tables are dropped
+PostgreSQL (pgserver) and an embedded Redis. S5, the embedded default, is this same
+benchmark with DATABASE_URL=sqlite:///path/flowkit.db and no REDIS_URL (DBOS then gets
+a SQLite file beside it). The database's flowkit tables are dropped
 and rebuilt first: point it at a database you can wipe.
 
 S1  N flows `action -> wait 1 s -> branch -> action`: completed flows per second,
-    database commits per flow.
+    database commits per flow, CPU per flow (workers, PostgreSQL, the rest).
 S2  S1 again while M other runs wait 7 days: throughput ratio to S1, worker RSS growth
     per 100,000 waiting runs, p99 timer lateness.
 S3  K timers all due at once: timers fired per second.
