@@ -85,5 +85,9 @@ def encode_column(value: object) -> str:
 
 
 def decode_column(text: str | bytes) -> Any:
-    """Decode a JSON column's text, in C (orjson)."""
+    """Decode a JSON column's text, in C (orjson). Anything but text raises TypeError,
+    as ``json.loads`` does: SQLAlchemy's SQLite JSON type then keeps a number that
+    SQLite stored as one."""
+    if not isinstance(text, str | bytes | bytearray | memoryview):
+        raise TypeError(f"JSON text must be str or bytes, not {type(text).__name__}")
     return orjson.loads(text)
