@@ -1,5 +1,6 @@
 """The DBOS Transact baseline: S1's flow as a DBOS workflow on the same PostgreSQL
-server (its own database), run by bench/run.py when the `bench` extra is installed.
+server (its own database), or in a SQLite file beside flowkit's, run by bench/run.py
+when the `bench` extra is installed.
 
     python -m bench.dbos_baseline --flows 20000 --database-url postgresql://...
 
@@ -11,9 +12,29 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig
+
+
+def system_database(flowkit_url: str) -> str:
+    """A fresh database for DBOS beside flowkit's: on the same PostgreSQL server, or a
+    SQLite file next to flowkit's (S5, the embedded default)."""
+    if flowkit_url.startswith("sqlite"):
+        path = Path(sa.make_url(flowkit_url).database or "flowkit.db")
+        dbos = path.with_name(f"{path.stem}_dbos.sqlite")
+        dbos.unlink(missing_ok=True)
+        return f"sqlite:///{dbos}"
+    server = sa.make_url(flowkit_url).set(drivername="postgresql+psycopg")
+    name = f"{server.database}_dbos"
+    admin = sa.create_engine(server)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return server.set(drivername="postgresql", database=name).render_as_string(
+        hide_password=False)
 
 
 def main() -> None:
@@ -23,17 +44,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1000)
     args = parser.parse_args()
 
-    server = sa.make_url(args.database_url).set(drivername="postgresql+psycopg")
-    name = f"{server.database}_dbos"
-    admin = sa.create_engine(server)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = server.set(drivername="postgresql", database=name)
-
     config: DBOSConfig = {"name": "flowkit-bench",
-                          "system_database_url": url.render_as_string(hide_password=False),
+                          "system_database_url": system_database(args.database_url),
                           "log_level": "WARNING", "max_executor_threads": args.threads}
     DBOS(config=config)
 

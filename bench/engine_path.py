@@ -6,7 +6,10 @@ firing N timers take on PostgreSQL. For measuring changes to the engine's batch 
 
 S1's flow (`action -> wait 1 s -> branch -> action`): N events routed inline in batches
 of 500 (each starts a run and runs its first action), then the clock moves 1 s and N
-timers fire (the branch and the second action). Prints the best of ``--repeat`` rounds.
+timers fire (the branch and the second action). Prints the best of ``--repeat`` rounds,
+with the CPU this process and, when PostgreSQL runs on this machine (its processes'
+/proc readable), the database's server processes spent on each phase: the figures
+behind the capacity model in docs/operations.md.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import pendulum
 import sqlalchemy as sa
@@ -23,7 +27,27 @@ from bench import flows
 START = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
 
 
-def one_round(url: str, n: int) -> tuple[float, float, float, float]:
+def server_cpu(db: sa.Engine) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process connected to ``db``'s database."""
+    with db.connect() as conn:
+        pids = conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).scalars().all()
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def one_round(url: str, n: int) -> tuple[float, ...]:
     import flowkit.lms.tables  # noqa: F401  (dropped and rebuilt too)
     from flowkit import Engine
     from flowkit.clock import VirtualClock
@@ -33,20 +57,23 @@ def one_round(url: str, n: int) -> tuple[float, float, float, float]:
     schema.metadata.drop_all(db)
     with db.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    db.dispose()
     clock = VirtualClock(START)
     with Engine(url, [flows.s1], clock=clock, migrate=True) as engine:
         events = [{"event": "bench.s1", "user": f"u-{i}"} for i in range(n)]
+        server = server_cpu(db)
         began, cpu = time.perf_counter(), time.process_time()
         engine.emit_many(events)
         routed, routed_cpu = time.perf_counter() - began, time.process_time() - cpu
+        server, routed_pg = server_cpu(db), spent(server, server_cpu(db))
         clock.set(START.add(seconds=2))
         began, cpu = time.perf_counter(), time.process_time()
         engine.tick()
         fired, fired_cpu = time.perf_counter() - began, time.process_time() - cpu
+        fired_pg = spent(server, server_cpu(db))
         done = sum(r.status == "completed" for r in engine.runs())
         assert done == n, f"{done} of {n} runs completed"
-    return routed, fired, routed_cpu, fired_cpu
+    db.dispose()
+    return routed, fired, routed_cpu, fired_cpu, routed_pg, fired_pg
 
 
 def main() -> None:
@@ -56,11 +83,12 @@ def main() -> None:
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ["DATABASE_URL"]
     rounds = [one_round(url, args.flows) for _ in range(args.repeat)]
-    routed, fired, routed_cpu, fired_cpu = (min(r[i] for r in rounds) for i in range(4))
+    routed, fired, routed_cpu, fired_cpu, routed_pg, fired_pg = (
+        min(r[i] for r in rounds) for i in range(6))
     print(f"{args.flows} events routed in {routed:.3f} s ({args.flows / routed:,.0f}/s, "
-          f"{routed_cpu:.3f} s of this process's CPU); {args.flows} timers fired in "
-          f"{fired:.3f} s ({args.flows / fired:,.0f}/s, {fired_cpu:.3f} s CPU); "
-          f"best of {args.repeat}")
+          f"{routed_cpu:.3f} s of this process's CPU, {routed_pg:.3f} s PostgreSQL's); "
+          f"{args.flows} timers fired in {fired:.3f} s ({args.flows / fired:,.0f}/s, "
+          f"{fired_cpu:.3f} s CPU, {fired_pg:.3f} s PostgreSQL's); best of {args.repeat}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from typing import Any
 
+import orjson
 import pendulum
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -89,3 +90,21 @@ def dumps(value: object) -> str:
 
 def loads(text: str) -> Any:
     return from_jsonable(json.loads(text))
+
+
+def encode_column(value: object) -> str:
+    """Encode an already JSON-able ``value`` for a JSON column or parameter, in C
+    (orjson); a value orjson refuses (an int past 64 bits) goes through ``json``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_column(text: str | bytes) -> Any:
+    """Decode a JSON column's text, in C (orjson). Anything but text raises TypeError,
+    as ``json.loads`` does: SQLAlchemy's SQLite JSON type then keeps a number that
+    SQLite stored as one."""
+    if not isinstance(text, str | bytes | bytearray | memoryview):
+        raise TypeError(f"JSON text must be str or bytes, not {type(text).__name__}")
+    return orjson.loads(text)

@@ -339,8 +339,8 @@ class Machine:
             return None
         if isinstance(command, ActionCall):
             state.pending = command
-            visits = dict(state.visits)
-            key = attrs.evolve(run, step=node.id, visits=visits).idempotency_key()
+            # run.idempotency_key(node.id) as of this visit, without a Run made for it
+            key = f"{run.id}:{node.id}:{state.visits[node.id]}"
             return NeedsAction(node.id, command, key)
         if isinstance(command, Wait):
             wake_at = _wake_at(command, run)

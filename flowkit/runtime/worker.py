@@ -132,6 +132,11 @@ def route_events(shard: int) -> None:
 
     def route() -> None:
         engine = get_engine()
+        # Due timers first, here too: under a backlog of events every worker thread is
+        # busy routing, and a timer message waits for a thread to come free; a thread
+        # that fires what is due before each batch of events keeps timers on time.
+        # With none due it costs one indexed query per batch.
+        engine.tick(max_batches=1)
         routed = engine.route(shard, max_batches=MAX_BATCHES_PER_MESSAGE)
         if routed >= engine.batch_size * MAX_BATCHES_PER_MESSAGE:
             route_events.send(shard)  # more waits: let the next free worker go on

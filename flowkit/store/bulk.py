@@ -11,13 +11,13 @@ trip, it is a plain executemany.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from flowkit._json import encode_column
 from flowkit.store.schema import UTCDateTime, naive_utc
 
 Conflict = Literal["error", "ignore", "update"]
@@ -77,7 +77,7 @@ def _pg_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
     if timestamps:
         rows = [{**row, **{n: None if row[n] is None else naive_utc(row[n]).isoformat()
                            for n in timestamps}} for row in rows]
-    document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    document = encode_column(rows)
     names = ", ".join(f'"{c}"' for c in columns)
     record = ", ".join(f'"{c}" {kinds[c]}' for c in columns)
     sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {names} '

@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.pool import StaticPool
 
+from flowkit import _json
 from flowkit.errors import SchemaOutdatedError
 from flowkit.store.schema import metadata
 
@@ -44,14 +45,17 @@ def create_engine(url: str | None = None) -> sa.Engine:
         # batch). Custom plans cost a little planning per statement and stay right.
         return sa.create_engine(
             url, pool_pre_ping=True, hide_parameters=not debug_sql(),
-            connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+            connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+            json_serializer=_json.encode_column, json_deserializer=_json.decode_column)
     options: dict[str, Any] = {}
     memory = url in (MEMORY_URL, "sqlite:///:memory:")
     if memory:  # one connection, shared, or every connection sees its own empty database
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
         options = {"connect_args": {"timeout": 30}}
-    engine = sa.create_engine(url, hide_parameters=not debug_sql(), **options)
+    engine = sa.create_engine(url, hide_parameters=not debug_sql(),
+                              json_serializer=_json.encode_column,
+                              json_deserializer=_json.decode_column, **options)
     _sqlite_transactions(engine, wal=not memory)
     return engine
 

@@ -13,10 +13,12 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import pendulum
 import pytest
 import redis
 
 from flowkit import Engine
+from flowkit.clock import VirtualClock
 from tests.integration import flows
 from tests.integration.conftest import ROOT, Processes, wait_until
 
@@ -110,3 +112,22 @@ def test_the_main_job_runs_on_a_fresh_machine_with_nothing_running(tmp_path: Pat
     assert re.search(r"inactivity-14d +\d+ +event user.visited.* +an inactivity watcher", out)
     # the libraries' INFO lines (Dramatiq's start-up, Alembic's plugins) are not shown
     assert "[INFO]" not in result.stderr, result.stderr[:2000]
+
+
+def test_a_routing_message_fires_the_timers_that_are_due_before_its_events(
+        pg_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under a backlog of events every worker thread is routing; a timer that comes due
+    # meanwhile is fired by the next routing message, not left behind the events.
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    from flowkit.runtime import worker
+    from tests.runtime import flows as runtime_flows
+
+    clock = VirtualClock(pendulum.datetime(2026, 3, 2, 9, tz="UTC"))
+    worker.broker.client = redis.Redis.from_url(redis_url)
+    with Engine(pg_url, [runtime_flows.one_wait], clock=clock) as engine:
+        engine.emit("user.signed_up", user="u1")  # routed inline: the run waits 1 s
+        assert engine.runs(user="u1")[0].status == "waiting"
+        clock.set(clock.now().add(seconds=2))
+        monkeypatch.setattr(worker, "get_engine", lambda: engine)
+        worker.route_events.fn(0)  # a shard with no events waiting
+        assert engine.runs(user="u1")[0].status == "completed"
