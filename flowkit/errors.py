@@ -171,3 +171,23 @@ class AutomationExistsError(PremadeTemplateError, FileExistsError):
         self.path = path
         super().__init__(f"{path} already exists; choose another name, or move the file "
                          "away first (flowkit new never overwrites a file)")
+
+
+class ServeConfigError(ConfigurationError):
+    """``flowkit serve`` would start open, or with a setting it cannot use."""
+
+
+class ApiKeyError(FlowkitError, LookupError):
+    """An API key name that is already taken (``flowkit keys add``) or unknown
+    (``flowkit keys revoke``)."""
+
+
+class WebhookPayloadError(FlowkitError, ValueError):
+    """A webhook adapter cannot read a payload of a type it maps (a field it needs is
+    missing or of the wrong kind). ``adapter`` and ``type`` name what was being read."""
+
+    def __init__(self, adapter: str, type: str, problem: str) -> None:
+        self.adapter = adapter
+        self.type = type
+        self.problem = problem
+        super().__init__(f"the {adapter} adapter cannot read a {type!r} webhook: {problem}")
