@@ -22,6 +22,12 @@ from flowkit import Engine
 from flowkit.serve import ServeSettings, create_app
 from flowkit.serve.ingest import DeferredDispatcher
 from flowkit.store import schema as t
+from tests.integration.conftest import (  # noqa: F401  (real processes' fixtures)
+    pg_url,
+    processes,
+    redis_server,
+    redis_url,
+)
 from tests.serve import flows
 
 FIXTURES = Path(__file__).with_name("fixtures")
