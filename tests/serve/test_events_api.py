@@ -163,3 +163,28 @@ def test_a_body_that_is_not_json_is_refused_415(client: Client, engine: Engine) 
                              headers=auth())
     _refused(response, 415, "unsupported-media-type")
     assert stored(engine) == []
+
+
+def test_concurrent_requests_each_get_their_own_answer_and_a_bad_one_fails_alone(
+        engine: Engine) -> None:
+    import asyncio
+
+    import httpx
+
+    from flowkit.serve import ServeSettings, create_app
+
+    app = create_app(engine, ServeSettings(api_keys=(KEY,)))
+    bad = {"event": "user.enrolled", "user": "u-bad"}  # the engine wants a course
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve") as http:
+            bodies = [{**ENROLLED, "user": f"u{n}"} for n in range(20)]
+            bodies.insert(7, bad)
+            return await asyncio.gather(*(http.post("/v1/events", json=body, headers=auth())
+                                          for body in bodies))
+
+    responses = asyncio.run(send_all())
+    assert [r.status_code for r in responses] == [202] * 7 + [400] + [202] * 13
+    assert "course" in responses[7].json()["detail"]
+    assert sorted(e["user"] for e in stored(engine)) == sorted(f"u{n}" for n in range(20))
