@@ -7,6 +7,7 @@ for a whole batch of runs, not one per run.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,6 +22,11 @@ from flowkit.store.bulk import insert_rows
 LIVE = ("waiting", "running", "parked")
 SHARDS = 16
 _ROUTE_LOCK = 0x466B  # the first key of the routing advisory locks ("Fk")
+
+
+def shard_of(user_id: str) -> int:
+    """The routing shard of a user's events."""
+    return zlib.crc32(user_id.encode()) % SHARDS
 
 
 @attrs.define

@@ -1,0 +1,135 @@
+"""Running a run's actions: the machine asks for one, the engine runs it, records it in
+the action ledger, and hands the result back, until the run suspends or ends.
+
+An action that raises is retried later at the same step with the same idempotency key
+(with backoff); after ``action_attempts`` failures the run is parked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import attrs
+import pendulum
+
+from flowkit import _json
+from flowkit.context import Run
+from flowkit.dsl.flow import Flow
+from flowkit.machine import (
+    ActionDone,
+    Failed,
+    HistoryEntry,
+    Input,
+    NeedsAction,
+    Outcome,
+    Parked,
+    RunState,
+)
+from flowkit.runtime.batch import Batch, Runtime
+from flowkit.store import RunRow
+
+MAX_ACTIONS_PER_TRANSITION = 1_000
+
+
+@attrs.frozen
+class RetryLater:
+    """An action failed: the run waits at its step for another attempt."""
+
+    step: str
+    at: pendulum.DateTime
+
+
+def drive(batch: Batch, flow: Flow, row: RunRow, run: Run, state: RunState, inp: Input
+          ) -> Outcome | RetryLater:
+    """Advance the run with ``inp``, running each action the machine asks for."""
+    machine = batch.rt.machines[flow.name]
+    outcome = machine.advance(state, inp, run)
+    for _ in range(MAX_ACTIONS_PER_TRANSITION):
+        if not isinstance(outcome, NeedsAction):
+            return outcome
+        action_run = attrs.evolve(run, step=outcome.step, visits=dict(state.visits))
+        try:
+            result = run_action(batch, row, action_run, outcome)
+        except Exception as error:
+            return action_failed(batch, row, state, outcome, error)
+        row.attempts = 0
+        outcome = machine.advance(state, ActionDone(result), run)
+    return Failed(f"ran {MAX_ACTIONS_PER_TRANSITION} actions without waiting")
+
+
+def action_failed(batch: Batch, row: RunRow, state: RunState, need: NeedsAction,
+                  error: Exception) -> Outcome | RetryLater:
+    """Retry the action later with the same key, with backoff; park the run when it
+    has failed ``action_attempts`` times."""
+    row.attempts += 1
+    name = need.call.action.name
+    cause = f"{type(error).__name__}: {error}"
+    detail: dict[str, Any] = {"action": name, "key": need.key, "error": cause,
+                              "attempt": row.attempts}
+    if row.attempts >= batch.rt.action_attempts:
+        state.history.append(HistoryEntry(batch.now, "action_failed", need.step, detail))
+        return Parked(f"action {name!r} at step {need.step!r} failed {row.attempts} "
+                      f"times, last with {cause}; fix the cause, then "
+                      f"`flowkit runs retry {row.id}`")
+    delay = batch.rt.action_backoff * 4 ** (row.attempts - 1)
+    retry_at = batch.now.add(seconds=delay)
+    detail["retry_at"] = retry_at.isoformat()
+    state.history.append(HistoryEntry(batch.now, "action_failed", need.step, detail))
+    return RetryLater(need.step, retry_at)
+
+
+def run_action(batch: Batch, row: RunRow, run: Run, need: NeedsAction) -> Any:
+    """Run the action ``need`` asks for, between the hooks, and add it to the ledger."""
+    call = need.call
+    hooks = batch.rt.hooks
+    for hook in hooks:
+        hook.before_action(run, call, need.key)
+    kwargs = dict(call.kwargs)
+    if call.action.takes_run:
+        kwargs["run"] = run
+    error: BaseException | None = None
+    result: Any = None
+    try:
+        result = call.action.fn(*call.args, **kwargs)
+        if inspect.isawaitable(result):
+            result = _await(batch.rt, result)
+    except BaseException as raised:
+        error = raised
+        raise
+    finally:
+        for hook in hooks:
+            hook.after_action(run, call, need.key, result, error)
+    batch.changes.actions.append({
+        "key": need.key, "run_id": row.id, "flow": row.flow, "user_id": row.user_id,
+        "step": need.step, "action": call.action.name, "args": _bound_args(call),
+        "result": _loggable(result), "at": batch.now,
+    })
+    return result
+
+
+def _await(rt: Runtime, awaitable: Any) -> Any:
+    loop = getattr(rt.local, "loop", None)
+    if loop is None:
+        loop = rt.local.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(awaitable)
+
+
+def close_loop(rt: Runtime) -> None:
+    """Close this thread's event loop for async actions, if it made one."""
+    loop = getattr(rt.local, "loop", None)
+    if loop is not None:
+        loop.close()
+        rt.local.loop = None
+
+
+def _bound_args(call: Any) -> dict[str, Any]:
+    return _loggable(call.action.arguments(call.args, call.kwargs))  # type: ignore[no-any-return]
+
+
+def _loggable(value: object) -> Any:
+    try:
+        return _json.to_jsonable(value)
+    except (TypeError, ValueError):
+        return repr(value)

@@ -1,0 +1,111 @@
+"""Routing events to runs: each event, in order per user, meets the user's live runs
+(exits first, then event waits) and then the flows it triggers."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from flowkit.dsl.flow import Flow
+from flowkit.machine import EventArrived
+from flowkit.runtime import transitions
+from flowkit.runtime.batch import Batch, Runtime, open_batch
+from flowkit.store import LIVE, EventRow
+
+TRACK_JOINED = "track.joined"  # starts the track its payload names
+_RUN_IDS = uuid.UUID("8f5c1d3e-6a0b-4c47-9e2a-5b7d9f1c3a61")
+log = logging.getLogger("flowkit")
+
+
+def run_id(event_key: str, flow: str) -> str:
+    """The id of the run ``event_key`` starts in ``flow``: the same each time the event is
+    routed, so a batch that rolls back and is routed again gives its actions the same
+    idempotency keys."""
+    return str(uuid.uuid5(_RUN_IDS, f"{event_key}\x00{flow}"))
+
+
+def route(rt: Runtime, shard: int | None = None, max_batches: int | None = None) -> int:
+    """Route events not yet routed, oldest first, in batches (see ``Engine.route``)."""
+    total = batches = 0
+    rt.local.routing = True
+    try:
+        while max_batches is None or batches < max_batches:
+            with open_batch(rt) as batch:
+                if shard is not None and not rt.store.lock_shard(batch.conn, shard):
+                    return total  # another router has this shard right now
+                events = rt.store.unrouted_events(batch.conn, rt.batch_size, shard)
+                if not events:
+                    return total
+                route_batch(batch, events)
+                rt.store.mark_routed(batch.conn, [e.seq for e in events])
+            total += len(events)
+            batches += 1
+        return total
+    finally:
+        rt.local.routing = False
+
+
+def route_batch(batch: Batch, events: Sequence[EventRow]) -> None:
+    """Apply ``events`` in order: lock their users' runs, then route each."""
+    user_ids = {e.user_id for e in events}
+    batch.platform.observe([e.payload for e in events])
+    batch.load_users(user_ids)
+    for row in batch.rt.store.runs_of_users(batch.conn, user_ids, lock=True):
+        batch.runs_by_user[row.user_id].append(row)
+    batch.waits = batch.rt.store.event_waits(batch.conn, user_ids)
+    for event in events:
+        route_event(batch, event.key, event.name, event.user_id, dict(event.payload))
+
+
+def route_event(batch: Batch, key: str, name: str, user_id: str,
+                payload: dict[str, Any]) -> None:
+    """One event: exits of the user's live runs, then their event waits, then triggers."""
+    for row in list(batch.runs_by_user[user_id]):
+        if row.status not in LIVE:
+            continue
+        flow = batch.rt.flows.get(row.flow)
+        if flow is None:
+            continue
+        exit_ = next((e for e in flow.event_exits if e.event == name
+                      and _holds(flow, lambda p, e=e, r=row: e.matches(r.trigger, p),
+                                 payload)), None)
+        if exit_ is not None:
+            transitions.exit_run(batch, row, f"exit event {exit_.describe()} arrived")
+            continue
+        wait = batch.waits.get(row.id)
+        if wait is not None and wait[0] == name and row.status == "waiting":
+            transitions.transition(batch, row, EventArrived(payload))
+    _trigger(batch, key, name, user_id, payload)
+
+
+def _trigger(batch: Batch, key: str, name: str, user_id: str,
+             payload: dict[str, Any]) -> None:
+    for flow in batch.rt.triggers.get(name, ()):
+        for trigger in flow.triggers:
+            if trigger.event != name:
+                continue
+            if trigger.where is not None and not _holds(flow, trigger.where, payload):
+                continue
+            transitions.start(batch, flow, user_id, payload, run_id(key, flow.name))
+            break
+    if name == TRACK_JOINED:
+        track = batch.rt.flows.get(str(payload.get("track")))
+        if track is not None and track.kind == "track" and track.active:
+            invited = getattr(batch.platform, "joining_reenrolls", None)
+            reenroll = bool(payload.get("reenroll")) or bool(
+                invited and invited(user_id, track.name))
+            transitions.start(batch, track, user_id, payload, run_id(key, track.name),
+                              reenroll=reenroll)
+
+
+def _holds(flow: Flow, predicate: Any, payload: dict[str, Any]) -> bool:
+    try:
+        return bool(predicate(payload))
+    except Exception as error:
+        # An event without the fields a condition reads does not match; it is kept in
+        # the event log, and the log line says which flow could not read it.
+        log.warning("a condition of %r could not read event %s: %s: %s",
+                    flow.name, payload.get("event"), type(error).__name__, error)
+        return False
