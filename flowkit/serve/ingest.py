@@ -136,7 +136,7 @@ class TolerantDispatcher:
     """Tell the workers through ``inner``; if that fails (Redis down), the events are
     already committed, and the scheduler's sweep routes them: log, do not fail."""
 
-    def __init__(self, inner: Dispatcher) -> None:
+    def __init__(self, inner: Dispatcher[Engine]) -> None:
         self.inner = inner
 
     def events_appended(self, engine: Engine, shards: set[int]) -> None:

@@ -16,7 +16,7 @@ from flowkit.serve.app import create_app
 from flowkit.serve.ingest import DeferredDispatcher, TolerantDispatcher
 
 
-def dispatcher_from_env() -> tuple[Dispatcher, Callable[[], Any] | None]:
+def dispatcher_from_env() -> tuple[Dispatcher[Engine], Callable[[], Any] | None]:
     """Tell the workers through Redis when there is one (REDIS_URL, or that of a
     ``flowkit run`` here); else leave new events to the workers' scheduler."""
     url = services.redis_url()
