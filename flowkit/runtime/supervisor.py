@@ -67,6 +67,7 @@ def _database_url(options: RunOptions) -> str:
 
 
 def run_system(options: RunOptions, echo: Echo = print) -> int:
+    serve = not os.environ.get("REDIS_URL")  # the embedded default runs flowkit serve too
     database_url = _database_url(options)
     engine = db.create_engine(database_url)
     db.ensure_schema(engine, migrate=True)
@@ -94,16 +95,17 @@ def run_system(options: RunOptions, echo: Echo = print) -> int:
                                  "database_url": database_url,
                                  "time_scale": options.time_scale})
         try:
-            return _supervise(options, env, engine, clock, echo)
+            return _supervise(options, env, engine, clock, echo, serve=serve)
         finally:
             services.RUN_FILE.unlink(missing_ok=True)
             engine.dispose()
 
 
 def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clock,
-               echo: Echo) -> int:
+               echo: Echo, serve: bool = False) -> int:
     from flowkit.runtime import worker
     from flowkit.runtime.scheduler import Scheduler
+    from flowkit.serve import process as server
 
     # The scheduler first: if it cannot start (a bad SMTP_URL, a metrics port in use),
     # no worker process is left behind.
@@ -113,6 +115,7 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
     workers = subprocess.Popen(command, env={**services.WORKER_ENV, **env})
     echo(f"started {options.processes} worker processes × {options.threads} threads "
          f"(pid {workers.pid})")
+    http = server.start(env, echo) if serve else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -145,6 +148,8 @@ def _supervise(options: RunOptions, env: dict[str, str], engine: Any, clock: Clo
         stop.set()
         for thread in threads:
             thread.join(5)
+        if http is not None:
+            server.stop(http)
         echo("stopping the workers (they finish or release what they hold)")
         workers.send_signal(signal.SIGTERM)
         try:
