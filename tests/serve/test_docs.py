@@ -1,0 +1,84 @@
+"""docs/serve.md's curl examples, run as written against a real ``flowkit serve``; each
+prints what the page says it prints (request ids and timing aside)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.integration.conftest import ROOT, Processes, wait_until
+from tests.serve.test_real_server import _free_port
+from tests.serve.conftest import SECRET
+
+DOC = ROOT / "docs" / "serve.md"
+VOLATILE = [(re.compile(r'"ms": [0-9.]+'), '"ms": 0'),
+            (re.compile(r'[0-9a-f]{32}'), "<id>"),
+            (re.compile(r'"ts": "[^"]+"'), '"ts": "<ts>"'),
+            (re.compile(r"(_sum|_count|_created)(\{[^}]*\})? [0-9.e+]+"), r"\1\2 <n>")]
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """The page's fenced blocks: (language, content)."""
+    blocks, lang, lines = [], None, []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            if lang is None:
+                lang, lines = line[3:].strip(), []
+            else:
+                blocks.append((lang, "".join(lines)))
+                lang = None
+        elif lang is not None:
+            lines.append(line)
+    return blocks
+
+
+def examples() -> list[tuple[str, str]]:
+    """Each ``sh`` block that runs curl, with the ``text`` block after it."""
+    blocks = _blocks(DOC.read_text())
+    return [(command, output) for (lang, command), (next_lang, output)
+            in zip(blocks, blocks[1:], strict=False)
+            if lang == "sh" and "curl " in command and next_lang == "text"]
+
+
+def _normal(text: str) -> str:
+    for pattern, replacement in VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+def test_the_page_has_examples() -> None:
+    assert len(examples()) >= 8
+
+
+def test_every_curl_example_prints_what_the_page_says(
+        processes: Processes, tmp_path: Path) -> None:
+    # given the server of the page's "Starting it": a key made by `flowkit keys add`
+    env = dict(processes.env, FLOWKIT_WEBHOOK_SECRETS=SECRET)
+    made = subprocess.run([sys.executable, "-m", "flowkit.cli", "keys", "add", "backend"],
+                          env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    key = made.stdout.strip()
+    processes.env = env
+    port = str(_free_port())  # the page says 8000; another server may hold it here
+    processes.start("-m", "flowkit.cli", "serve", "--port", port)
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(ready, 30, "flowkit serve")
+    shell_env = dict(os.environ, FLOWKIT_API_KEY=key, FLOWKIT_WEBHOOK_SECRET=SECRET)
+    for command, expected in examples():
+        command = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        result = subprocess.run(["bash", "-c", command], env=shell_env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=30)
+        if os.environ.get("FLOWKIT_DOCS_SHOW"):  # to write the page's outputs
+            print(f"$ {command}{result.stdout}")
+            continue
+        assert _normal(result.stdout) == _normal(expected), command
