@@ -3,6 +3,7 @@ prints what the page says it prints (request ids and timing aside)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -12,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from tests.integration.conftest import ROOT, Processes, wait_until
-from tests.serve.test_real_server import _free_port
 from tests.serve.conftest import SECRET
+from tests.serve.test_real_server import _free_port
 
 DOC = ROOT / "docs" / "serve.md"
 VOLATILE = [(re.compile(r'"ms": [0-9.]+'), '"ms": 0'),
@@ -41,7 +42,7 @@ def examples() -> list[tuple[str, str]]:
     """Each ``sh`` block that runs curl, with the ``text`` block after it."""
     blocks = _blocks(DOC.read_text())
     return [(command, output) for (lang, command), (next_lang, output)
-            in zip(blocks, blocks[1:], strict=False)
+            in itertools.pairwise(blocks)
             if lang == "sh" and "curl " in command and next_lang == "text"]
 
 
