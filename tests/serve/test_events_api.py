@@ -188,3 +188,29 @@ def test_concurrent_requests_each_get_their_own_answer_and_a_bad_one_fails_alone
     assert [r.status_code for r in responses] == [202] * 7 + [400] + [202] * 13
     assert "course" in responses[7].json()["detail"]
     assert sorted(e["user"] for e in stored(engine)) == sorted(f"u{n}" for n in range(20))
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_a_byte_is_read(
+        engine: Engine) -> None:
+    import asyncio
+
+    from flowkit.serve import ServeSettings, create_app
+
+    app = create_app(engine, ServeSettings(api_keys=(KEY,), max_body_bytes=1000))
+    sent: list[dict[str, object]] = []
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/v1/events", "raw_path": b"",
+             "query_string": b"", "root_path": "", "server": ("t", 80), "client": ("c", 1),
+             "headers": [(b"authorization", f"Bearer {KEY}".encode()),
+                         (b"content-type", b"application/json"),
+                         (b"content-length", b"1000000000")]}
+
+    async def receive() -> dict[str, object]:
+        raise AssertionError("the body was read")
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 413
+    assert stored(engine) == []
