@@ -101,10 +101,13 @@ def _answer(request: _Request, emitted: list[Emitted] | None = None,
 
 
 def _refusal(error: FlowkitError, request: _Request) -> Problem:
+    """A 400 naming the refused event by its index in the request and its field."""
     index = getattr(error, "index", None)
-    return invalid(f"{error}; nothing was stored", (FieldError(
-        str(error), index if request.batch else None, _field(getattr(error, "field", None))),
-    ), request.pointer_base)
+    text = str(error)
+    detail = text if text.endswith("nothing was stored") else f"{text}; nothing was stored"
+    return invalid(detail, (FieldError(
+        str(getattr(error, "problem", text)), index if request.batch else None,
+        _field(getattr(error, "field", None))),), request.pointer_base)
 
 
 def _field(field: object) -> str | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from flowkit.runtime import services
 from flowkit.runtime.dispatch import Dispatcher
@@ -31,8 +32,14 @@ def dispatcher_from_env() -> tuple[Dispatcher[Engine], Callable[[], Any] | None]
     return TolerantDispatcher(DramatiqDispatcher()), client.ping
 
 
+def mounts() -> list[BaseRoute]:
+    """Applications served beside the front door's routes: where the console
+    (``flowkit.console``) is wired in, as ``Mount("/console", app=...)``."""
+    return []
+
+
 def app_from_env() -> Starlette:
     dispatcher, ping = dispatcher_from_env()
     # No flows: the server records events and never routes them itself.
     engine = Engine(services.database_url(), flows=[], dispatcher=dispatcher, migrate=False)
-    return create_app(engine, redis_ping=ping, close_engine=True)
+    return create_app(engine, redis_ping=ping, close_engine=True, mounts=mounts())

@@ -7,6 +7,7 @@ refusal of events lists each bad one in ``errors`` by its ``index`` in the batch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,8 +40,9 @@ def _pointer(base: str, index: int | None, field: str | None) -> str:
     parts = [base] if base else []
     if index is not None:
         parts.append(str(index))
-    if field:
-        parts.extend(p.replace("~", "~0").replace("/", "~1") for p in field.split("."))
+    if field:  # "fields.tags[3]" is /fields/tags/3
+        steps = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
+        parts.extend(p.replace("~", "~0").replace("/", "~1") for p in steps)
     return "#/" + "/".join(parts) if parts else "#"
 
 

@@ -87,3 +87,19 @@ def test_access_logs_name_the_request_but_hold_no_key_signature_or_body(
     logged = caplog.text + str(entries)
     for secret in (KEY, headers["webhook-signature"], "python-101", "ada@example.com"):
         assert secret not in logged
+
+
+def test_another_application_mounts_beside_the_routes(engine: Engine) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
+
+    async def home(request: object) -> PlainTextResponse:
+        return PlainTextResponse("console")
+
+    console = Starlette(routes=[Route("/", home)])
+    app = create_app(engine, ServeSettings(api_keys=(KEY,)),
+                     mounts=[Mount("/console", app=console)])
+    with TestClient(app) as client:
+        assert client.get("/console/").text == "console"
+        assert client.get("/healthz").status_code == 200
