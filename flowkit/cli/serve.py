@@ -38,7 +38,6 @@ def serve(host: str, port: int, demo: bool, workers: int, max_body_bytes: int | 
     import uvicorn
 
     from flowkit.runtime import services
-    from flowkit.serve import access
     from flowkit.serve.adapters import load
     from flowkit.serve.keys import live_key_count
     from flowkit.serve.settings import ServeSettings
@@ -59,7 +58,6 @@ def serve(host: str, port: int, demo: bool, workers: int, max_body_bytes: int | 
         engine.dispose()
     verifiers(settings.webhook_secrets)
     load(settings.adapters)
-    access.configure()
     mode = " in demo mode (open, loopback only)" if demo else ""
     click.echo(f"flowkit serve listening on http://{host}:{port}{mode}", err=True)
     uvicorn.run("flowkit.serve.main:app_from_env", factory=True, host=host, port=port,

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from flowkit.runtime import services
 from flowkit.runtime.dispatch import Dispatcher
 from flowkit.runtime.engine import Engine
+from flowkit.serve import access
 from flowkit.serve.app import create_app
 from flowkit.serve.ingest import DeferredDispatcher, TolerantDispatcher
 
@@ -39,6 +40,7 @@ def mounts() -> list[BaseRoute]:
 
 
 def app_from_env() -> Starlette:
+    access.configure()  # in each server process (``--workers`` spawns them)
     dispatcher, ping = dispatcher_from_env()
     # No flows: the server records events and never routes them itself.
     engine = Engine(services.database_url(), flows=[], dispatcher=dispatcher, migrate=False)
