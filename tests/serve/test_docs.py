@@ -4,6 +4,7 @@ prints what the page says it prints (request ids and timing aside)."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -11,9 +12,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
+from flowkit import Engine
+from flowkit.errors import ServeConfigError
+from flowkit.serve import ServeSettings, create_app
+from flowkit.serve.adapters import load
 from tests.integration.conftest import ROOT, Processes, wait_until
-from tests.serve.conftest import SECRET
+from tests.serve.conftest import SECRET, TestClient, signed, stored
 from tests.serve.test_real_server import _free_port
 
 DOC = ROOT / "docs" / "serve.md"
@@ -83,3 +89,27 @@ def test_every_curl_example_prints_what_the_page_says(
             print(f"$ {command}{result.stdout}")
             continue
         assert _normal(result.stdout) == _normal(expected), command
+
+
+def test_the_page_s_adapter_works_as_written(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [source] = [text for lang, text in _blocks(DOC.read_text()) if lang == "python"]
+    (tmp_path / "school").mkdir()
+    (tmp_path / "school" / "acme_webhooks.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = ServeSettings(webhook_secrets=(SECRET,),
+                             adapters=("school.acme_webhooks:acme",))
+    body = json.dumps({"type": "tags.changed", "student": {"id": "s1"},
+                       "added": ["vip", "beta"]})
+    with TestClient(create_app(engine, settings)) as client:
+        response = client.post("/v1/webhooks/acme", content=body, headers=signed(body))
+        assert response.status_code == 202, response.text
+        unknown = json.dumps({"type": "student.deleted", "student": {"id": "s2"}})
+        client.post("/v1/webhooks/acme", content=unknown, headers=signed(unknown, "m2"))
+    assert [(e["event"], e["user"], e.get("tag")) for e in stored(engine)] == [
+        ("tag.added", "s1", "vip"), ("tag.added", "s1", "beta"), ("webhook.unknown", "s2", None)]
+
+
+def test_an_adapter_spec_that_names_nothing_is_refused_at_start() -> None:
+    with pytest.raises(ServeConfigError, match=r"package\.module:attribute"):
+        load(["school.nowhere:acme"])
