@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -53,6 +54,13 @@ def create_app(engine: Engine, settings: ServeSettings | None = None, *,
         metrics.rejected.labels(exc.reason).inc()
         return problem_response(exc)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+        return problem_response(Problem(exc.status_code, slug, str(exc.detail),
+                                        f"{request.method} {request.url.path}: {exc.detail}",
+                                        headers=exc.headers))
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -67,7 +75,7 @@ def create_app(engine: Engine, settings: ServeSettings | None = None, *,
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *mounts,
     ]
-    app = Starlette(routes=routes, exception_handlers={Problem: refused},
+    app = Starlette(routes=routes, exception_handlers={Problem: refused, HTTPException: http_error},
                     middleware=[Middleware(AccessLog, metrics=metrics)], lifespan=lifespan)
     app.state.metrics = metrics
     return app

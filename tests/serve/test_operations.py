@@ -103,3 +103,13 @@ def test_another_application_mounts_beside_the_routes(engine: Engine) -> None:
     with TestClient(app) as client:
         assert client.get("/console/").text == "console"
         assert client.get("/healthz").status_code == 200
+
+
+def test_unknown_paths_and_methods_are_answered_as_problems(client: Client) -> None:
+    app = client()
+    missing = app.get("/v2/events")
+    assert (missing.status_code, missing.json()["type"]) == (404, "urn:flowkit:problem:not-found")
+    wrong = app.get("/v1/events")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.headers["allow"] == "POST"
