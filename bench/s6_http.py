@@ -1,7 +1,7 @@
 """S6: events taken in over HTTP by ``flowkit serve``, beside ``emit_many`` in process.
 
     python -m bench.s6_http                       # 10 s per scenario
-    python -m bench.s6_http --seconds 5 --clients 8
+    python -m bench.s6_http --seconds 5 --clients 8 --server-workers 2
 
 Needs a PostgreSQL server (DATABASE_URL; otherwise an embedded pgserver): a database of
 its own is created on it for the run and dropped afterwards. With REDIS_URL the server
@@ -71,13 +71,13 @@ def database() -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str) -> Iterator[str]:
+def server(url: str, workers: int) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, DATABASE_URL=url, FLOWKIT_API_KEYS=KEY, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "flowkit.cli", "serve", "--port",
-                             str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                             str(port), "--workers", str(workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -173,10 +173,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="flowkit serve --workers")
     args = parser.parse_args()
     rows = []
     with database() as url:
-        with server(url) as base:
+        with server(url, args.server_workers) as base:
             for label, batch, clients in (("HTTP, batches of 100", 100, args.clients),
                                           ("HTTP, single events", 1, args.clients),
                                           ("HTTP, single events, one client", 1, 1)):
