@@ -28,14 +28,20 @@ def ensure_venv() -> None:
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    if not (BIN / "python").exists():
+    if not _has_pip():  # none yet, or a half-made one from an interrupted first run
         print("dev.py: creating .venv", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     print("dev.py: installing flowkit and its dev dependencies into .venv", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
     STAMP.write_text(wanted)
+
+
+def _has_pip() -> bool:
+    python = BIN / "python"
+    return python.exists() and subprocess.run(
+        [str(python), "-m", "pip", "--version"], capture_output=True).returncode == 0
 
 
 def run(*argv: str) -> int:

@@ -77,7 +77,8 @@ def server(url: str, workers: int) -> Iterator[str]:
         port = s.getsockname()[1]
     env = dict(os.environ, DATABASE_URL=url, FLOWKIT_API_KEYS=KEY, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "flowkit.cli", "serve", "--port",
-                             str(port), "--workers", str(workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                             str(port), "--workers", str(workers)],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -139,7 +139,32 @@ class SmtpUnavailableError(FlowkitError, ConnectionError):
 
 
 class TemplateError(FlowkitError, LookupError):
-    """An email template is missing, malformed, or uses a placeholder with no value."""
+    """A template (an email, a notification, a message) is missing or malformed, uses a
+    placeholder with no value, or breaks a rule of the sandbox (it reached for Python's
+    internals, or built too much, or took too long). ``template`` names it (a file, or
+    the action and parameter of an inline text) and ``line`` is its line, when known.
+    Nothing is sent; the action fails and its run is parked after its retries."""
+
+    def __init__(self, message: str, *, template: str | None = None,
+                 line: int | None = None) -> None:
+        self.template = template
+        self.line = line
+        super().__init__(message)
+
+
+class InvalidEmailError(FlowkitError, ValueError):
+    """An email address that flowkit will not store or send to: not one address (a
+    list, a display name), a control character or line break, or bad syntax. ``address``
+    is the value refused, ``problem`` what is wrong with it."""
+
+    def __init__(self, address: str, problem: str, *, where: str = "") -> None:
+        self.address = address
+        self.problem = problem
+        self.where = where
+        shown = address if len(address) <= 80 else address[:77] + "..."
+        at = f" ({where})" if where else ""
+        super().__init__(f"{shown!r} is not an email address flowkit accepts{at}: {problem}; "
+                         "give one address, like ada@example.com")
 
 
 class PremadeTemplateError(FlowkitError):
@@ -171,6 +196,25 @@ class AutomationExistsError(PremadeTemplateError, FileExistsError):
         self.path = path
         super().__init__(f"{path} already exists; choose another name, or move the file "
                          "away first (flowkit new never overwrites a file)")
+
+
+class ServiceError(FlowkitError, ConnectionError):
+    """The database or Redis cannot be used right now, or not at all.
+
+    ``service`` is ``"database"`` or ``"redis"``; ``transient`` says whether waiting may
+    fix it (a server down or restarting) or a person must (an unknown database, a missing
+    driver, an unmigrated schema). The message says which and what to do.
+    """
+
+    def __init__(self, message: str, *, service: str, kind: str, transient: bool) -> None:
+        self.service = service
+        self.kind = kind
+        self.transient = transient
+        super().__init__(message)
+
+
+class AlreadyRunningError(FlowkitError, RuntimeError):
+    """Another ``flowkit run`` with its own embedded Redis uses the same database."""
 
 
 class ServeConfigError(ConfigurationError):

@@ -76,15 +76,23 @@ _NODE_TYPES: dict[str, type[Node]] = {t.op: t for t in (Exec, Step, JumpIf, Jump
 
 @attrs.frozen
 class FlowIR:
-    """One compiled version of a flow."""
+    """One compiled version of a flow.
+
+    ``declaration`` is what the flow's decorators say, one line each, sorted: its
+    triggers (``on user.enrolled where ...``), exits (``exit when ...``) and options
+    (``reentry after_exit``). The version covers it, so a changed trigger, exit or
+    option is a new version as a changed step is.
+    """
 
     name: str
     nodes: tuple[Node, ...]
     locals: tuple[str, ...]
+    declaration: tuple[str, ...] = ()
     version: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "version", _version(self.nodes, self.locals))
+        object.__setattr__(self, "version",
+                           _version(self.nodes, self.locals, self.declaration))
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -101,6 +109,7 @@ class FlowIR:
             "name": self.name,
             "version": self.version,
             "locals": list(self.locals),
+            "declaration": list(self.declaration),
             "nodes": [_node_dict(n) for n in self.nodes],
         }
 
@@ -114,7 +123,8 @@ class FlowIR:
             fields = dict(raw)
             node_type = _NODE_TYPES[fields.pop("op")]
             nodes.append(node_type(**fields))
-        return cls(name=data["name"], nodes=tuple(nodes), locals=tuple(data["locals"]))
+        return cls(name=data["name"], nodes=tuple(nodes), locals=tuple(data["locals"]),
+                   declaration=tuple(data.get("declaration", ())))
 
     @classmethod
     def from_json(cls, text: str) -> FlowIR:
@@ -125,8 +135,12 @@ def _node_dict(node: Node) -> dict[str, Any]:
     return {"op": node.op, **attrs.asdict(node)}
 
 
-def _version(nodes: tuple[Node, ...], local_names: tuple[str, ...]) -> str:
+def _version(nodes: tuple[Node, ...], local_names: tuple[str, ...],
+             declaration: tuple[str, ...]) -> str:
     # Line numbers are left out: moving a flow down its file does not change what it does.
     body = [{k: v for k, v in _node_dict(n).items() if k != "line"} for n in nodes]
-    canonical = json.dumps([body, list(local_names)], sort_keys=True, ensure_ascii=False)
+    parts: list[Any] = [body, list(local_names)]
+    if declaration:  # a bare compiled function keeps the version it always had
+        parts.append(list(declaration))
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]

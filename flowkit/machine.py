@@ -155,15 +155,26 @@ class Machine:
         self.index = {n.id: i for i, n in enumerate(self.nodes) if isinstance(n, Step)}
 
     def advance(self, state: RunState, inp: Input, run: Run) -> Outcome:
+        saved = set(state.locals)
+        if not isinstance(inp, Start):
+            lost = _unsaved(state.locals)
+            if lost is not None:
+                return Parked(self._lost(state, run, *lost))
         ns = self.program.namespace(state.locals, run)
         try:
             outcome = self._advance(state, inp, run, ns)
         except StepGone as gone:
             return Parked(
                 f"the run rests at step {gone.args[0]!r}, which version {self.flow.version} "
-                f"of {self.flow.name!r} no longer has; deploy a version with that step "
-                "again (or pin its id with id=...), then `flowkit runs retry` the run"
+                f"of {self.flow.name!r} no longer has; move it to a step of this version "
+                f"(`flowkit runs migrate --flow {self.flow.name} --from {gone.args[0]} --to "
+                f"STEP`), or end it (`flowkit runs end {run.id}`)"
             )
+        except NameError as error:
+            if error.name in self.flow.ir.locals and error.name not in saved \
+                    and not isinstance(inp, Start):
+                return Parked(self._missing_local(error, run))
+            return Failed(self._describe(error))
         except Exception as error:  # author code failed: the run fails, not the engine
             return Failed(self._describe(error))
         if not isinstance(outcome, Exited):  # a failed run is retried with its locals
@@ -173,6 +184,25 @@ class Machine:
             if problem:
                 return Parked(f"at step {outcome.step!r}: {problem}")
         return outcome
+
+    def _lost(self, state: RunState, run: Run, name: str, kind: str) -> str:
+        step = self.index.get(state.step or "")
+        node = self.nodes[step] if step is not None else None
+        doing = "the action about to be retried" if isinstance(node, Step) \
+            and node.kind == "action" else "the step"
+        return (f"at step {state.step!r}: local variable {name!r} held a {kind}, which "
+                f"could not be saved when the run stopped there, so {doing} cannot run; "
+                "keep only JSON values (str, int, float, bool, None, list, dict, dates and "
+                f"durations) in locals that live across an action or a wait, or `del` "
+                f"{name} before it; deploy that and `flowkit runs retry {run.id}`, or "
+                f"`flowkit runs end {run.id}`")
+
+    def _missing_local(self, error: NameError, run: Run) -> str:
+        return (f"{self._describe(error)}: the run's saved state has no local variable "
+                f"{error.name!r}, which this version of {self.flow.name!r} reads: the run "
+                "began under a version that named it otherwise; give the variable its old "
+                f"name, or move the run (`flowkit runs migrate`) or end it "
+                f"(`flowkit runs end {run.id}`)")
 
     # -- internals ------------------------------------------------------------
 
@@ -331,6 +361,14 @@ def _wake_at(command: Wait, run: Run) -> pendulum.DateTime:
                                   tz=run.user.timezone)
         return local.in_timezone("UTC")
     return pendulum.instance(until).in_timezone("UTC")
+
+
+def _unsaved(values: dict[str, Any]) -> tuple[str, str] | None:
+    """The first local the store could not save (it keeps a note of its type)."""
+    for name, value in values.items():
+        if isinstance(value, dict) and len(value) == 1 and "$unsaved" in value:
+            return name, str(value["$unsaved"])
+    return None
 
 
 def _unsaveable(values: dict[str, Any]) -> str | None:

@@ -37,8 +37,10 @@ from flowkit import (
     wait,
     wait_for,
 )
+from flowkit.clock import VirtualClock
 from flowkit.dsl.flow import Flow
-from flowkit.ir import FlowIR
+from flowkit.ir import FlowIR, JumpIf
+from flowkit.runtime.engine import Engine
 from flowkit.testing import Simulation
 
 T0 = pendulum.datetime(2026, 3, 2, 9, 0, tz="UTC")  # Simulation's default start
@@ -105,7 +107,7 @@ PRELUDE = '''\
 import asyncio
 import time
 
-from flowkit import action, automation, branch, on, wait, wait_for
+from flowkit import action, automation, branch, exit_when, on, wait, wait_for
 
 
 @action
@@ -2090,6 +2092,21 @@ def test_a_real_change_changes_the_version(tmp_path, old, new):
     assert after.version != before.version
 
 
+@pytest.mark.parametrize("decorators", [
+    '@on("user.signed_up")',
+    '@on("user.enrolled", where=lambda event: event["course"] == "python-101")',
+    '@on("user.enrolled")\n@exit_when("course.completed")',
+    '@automation(reentry="always")\n@on("user.enrolled")',
+], ids=["trigger", "trigger condition", "exit", "re-entry option"])
+def test_a_changed_trigger_exit_or_option_changes_the_version(tmp_path, decorators):
+    before = flow_ir(tmp_path, DRIP)
+    after = flow_ir(tmp_path, DRIP.replace('@on("user.enrolled")', decorators))
+
+    assert [(s.id, s.call) for s in after.steps] == [(s.id, s.call) for s in before.steps]
+    assert after.version != before.version
+    assert after.declaration != before.declaration
+
+
 def test_the_version_ignores_the_flows_name(tmp_path):
     first = flow_ir(tmp_path, DRIP)
     renamed = flow_ir(tmp_path, DRIP.replace("async def flow", "async def flow_renamed")
@@ -2225,3 +2242,89 @@ from flowkit import wait as pause
 """, at="await pause")
 
     assert "imported after the flow" in error.message
+
+
+# -- changes while runs wait inside the compiled code ----------------------------------------
+
+
+LOOP = '''
+@on("go")
+async def flow(run):
+    for tip in ["a", "b"]:
+        await wait(days=1)
+        await send_email(tip)
+'''
+
+
+def test_renaming_a_loop_variable_keeps_the_hidden_loop_state(tmp_path):
+    before = flow_ir(tmp_path, LOOP)
+    after = flow_ir(tmp_path, LOOP.replace("tip", "hint"))
+
+    hidden = [n for n in before.locals if n.startswith("__fk_")]
+    assert hidden == [n for n in after.locals if n.startswith("__fk_")]
+    assert hidden == ["__fk_index_wait_1d", "__fk_items_wait_1d"]
+
+
+def test_a_run_waiting_in_a_loop_whose_variable_was_renamed_is_parked_at_its_line(tmp_path):
+    clock = VirtualClock(T0)
+    url = f"sqlite:///{tmp_path}/loop.db"
+    with Engine(url, [import_source(tmp_path, LOOP).flow], clock=clock) as engine:
+        engine.emit("go", user="u1")
+    name, path, text = write_source(tmp_path, LOOP.replace("tip", "hint"))
+    with Engine(url, [import_file(name, path).flow], clock=clock) as engine:
+        clock.set(clock.now().add(days=1))
+        engine.tick()
+        (run,) = engine.runs(user="u1")
+    line, _ = locate(text, "send_email(hint)")
+    assert run.status == "parked", run.reason
+    assert f"at {path}:{line}" in (run.reason or "")
+    assert "no local variable 'hint'" in (run.reason or "")
+    assert "flowkit runs end" in (run.reason or "")
+
+
+def test_hidden_loop_code_carries_the_line_of_its_for(tmp_path):
+    name, path, text = write_source(tmp_path, LOOP)
+    flow = import_file(name, path).flow
+    line, _ = locate(text, "for tip")
+    tests = [i for i, n in enumerate(flow.ir.nodes) if isinstance(n, JumpIf)]
+    assert tests
+    for i in tests:
+        code = flow.program.code[i]
+        assert code is not None
+        assert {pos[0] for pos in code.co_positions()} - {None, 0} == {line}
+
+
+KEEPS_A_FUNCTION = '''
+attempts = {"n": 0}
+
+
+@action
+def flaky(text):
+    attempts["n"] += 1
+    if attempts["n"] == 1:
+        raise RuntimeError("down")
+    return text
+
+
+@on("go")
+async def flow(run):
+    shout = lambda text: text.upper()
+    await flaky("hello")
+    await send_email(shout("done"))
+'''
+
+
+def test_a_local_that_cannot_be_saved_parks_the_action_about_to_be_retried(tmp_path):
+    module = import_source(tmp_path, KEEPS_A_FUNCTION)
+    clock = VirtualClock(T0)
+    with Engine(f"sqlite:///{tmp_path}/keep.db", [module.flow], clock=clock,
+                action_backoff=1) as engine:
+        engine.emit("go", user="u1")
+        clock.set(clock.now().add(minutes=1))
+        engine.tick()
+        (run,) = engine.runs(user="u1")
+    assert (run.status, run.step) == ("parked", "flaky:hello")
+    reason = run.reason or ""
+    assert "local variable 'shout' held a function" in reason
+    assert "the action about to be retried" in reason
+    assert f"flowkit runs end {run.id}" in reason

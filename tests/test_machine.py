@@ -587,8 +587,9 @@ def test_a_changed_node_changes_the_version():
     assert isinstance(first, Step)
     nodes[0] = attrs.evolve(first, call="send_email('hello')")
 
-    changed = FlowIR(name=ir.name, nodes=tuple(nodes), locals=ir.locals)
-    moved = FlowIR(name=ir.name, locals=ir.locals,
+    changed = FlowIR(name=ir.name, nodes=tuple(nodes), locals=ir.locals,
+                     declaration=ir.declaration)
+    moved = FlowIR(name=ir.name, locals=ir.locals, declaration=ir.declaration,
                    nodes=tuple(attrs.evolve(n, line=n.line + 10) if hasattr(n, "line") else n
                                for n in ir.nodes))
 

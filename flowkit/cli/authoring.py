@@ -13,7 +13,9 @@ from flowkit.cli._group import main
 @main.command("compile")
 @click.argument("sources", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the step machines as JSON.")
-def compile_command(sources: tuple[str, ...], as_json: bool) -> None:
+@click.option("--diagrams", is_flag=True, hidden=True,
+              help="With --json, add each flow's Mermaid diagram (for `flowkit diff`).")
+def compile_command(sources: tuple[str, ...], as_json: bool, diagrams: bool) -> None:
     """Compile flows and print their steps with ids.
 
     SOURCES are module names, .py files or folders (default: automations/ and tracks/).
@@ -22,7 +24,11 @@ def compile_command(sources: tuple[str, ...], as_json: bool) -> None:
 
     flows = load_flows(list(sources) or None)
     if as_json:
-        click.echo(json.dumps([f.ir.to_dict() for f in flows], indent=2, ensure_ascii=False))
+        from flowkit.review.formats import render
+
+        click.echo(json.dumps([{**f.ir.to_dict(), **({"mermaid": render(f)} if diagrams
+                                                      else {})} for f in flows],
+                              indent=2, ensure_ascii=False))
         return
     if not flows:
         click.echo("no flows found")
@@ -73,29 +79,60 @@ def new(template: str | None, name: str | None, list_only: bool, folder: str) ->
     click.echo(f"edit its settings, then check it with `flowkit compile {written[0]}`")
 
 
+ACKNOWLEDGE = ("repeat", "skip", "strand")
+
+
+def _allowed(values: tuple[str, ...], stranded: bool) -> list[str]:
+    kinds = {k.strip() for v in values for k in v.split(",") if k.strip()}
+    if "all" in kinds:
+        kinds = set(ACKNOWLEDGE)
+    unknown = kinds - set(ACKNOWLEDGE)
+    if unknown:
+        raise click.UsageError(f"--allow takes {', '.join(ACKNOWLEDGE)} or all, not "
+                               f"{', '.join(sorted(unknown))}")
+    return sorted(kinds | ({"strand"} if stranded else set()))
+
+
 @main.command()
 @click.argument("ref")
 @click.option("--database-url", default=None,
-              help="Count the runs waiting at each removed or changed step.")
-@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
-@click.option("--allow-stranded", is_flag=True,
-              help="Exit 0 even when the change strands waiting runs.")
-def diff(ref: str, database_url: str | None, as_json: bool, allow_stranded: bool) -> None:
-    """What the working tree changes in each flow since the git REF, as Markdown for a
-    pull request (or JSON); exits 1 when it strands waiting runs."""
+              help="Count the runs resting at each step in this database.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True,
+              help="The report, a pull-request comment (with diagrams), or JSON.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+@click.option("--allow", multiple=True, metavar="KINDS",
+              help="Acknowledge effects on waiting runs: repeat, skip, strand or all "
+                   "(comma-separated or repeated); exit 0 despite them.")
+@click.option("--allow-stranded", is_flag=True, hidden=True, help="Same as --allow strand.")
+def diff(ref: str, database_url: str | None, fmt: str, as_json: bool,
+         allow: tuple[str, ...], allow_stranded: bool) -> None:
+    """What the working tree changes in each flow since the git REF, and what that does
+    to the runs waiting: actions they would repeat or skip, runs stranded, deadlines and
+    conditions changed. Exits 1 when a waiting run would repeat, skip or be stranded
+    (without --database-url: any run that may wait at a changed place), unless --allow
+    acknowledges it."""
     from pathlib import Path
 
     from flowkit.review import diff as review
+    from flowkit.review import diff_report as report
+    from flowkit.review.formats import render
     from flowkit.runtime.discovery import DEFAULT_FOLDERS, load_flows
 
-    before = review.flows_at(ref, Path.cwd())
-    after = {f.name: f.ir for f in load_flows(
-        [folder for folder in DEFAULT_FOLDERS if Path(folder).is_dir()])}
+    allowed = _allowed(allow, allow_stranded)
+    before = review.snapshot_at(ref, Path.cwd())
+    flows = load_flows([folder for folder in DEFAULT_FOLDERS if Path(folder).is_dir()])
+    after = review.Snapshot({f.name: f.ir for f in flows}, {f.name: render(f) for f in flows})
     resting = review.resting_runs(database_url) if database_url else None
-    diffs = review.compare(before, after, resting)
-    click.echo(review.as_json(diffs) if as_json
-               else review.markdown(diffs, ref, resting is not None), nl=False)
-    if any(d.stranded for d in diffs) and not allow_stranded:
+    diffs = review.compare(before.flows, after.flows, resting)
+    counted = resting is not None
+    if as_json or fmt == "json":
+        click.echo(report.as_json(diffs))
+    elif fmt == "markdown":
+        click.echo(report.comment(diffs, ref, counted, before, after, allowed), nl=False)
+    else:
+        click.echo(report.text(diffs, ref, counted, allowed), nl=False)
+    if any(d.blocking(allowed) for d in diffs):
         sys.exit(1)
 
 
@@ -134,11 +171,16 @@ def check_command(paths: tuple[str, ...], as_json: bool, max_messages_per_day: i
 @click.option("--sources", multiple=True, help="Modules, files or folders of flows "
               "(repeatable; default: automations/ and tracks/).")
 def graph_command(flow: str, fmt: str, sources: tuple[str, ...]) -> None:
-    """Draw FLOW, a flow's name, as a diagram: its triggers, steps, decisions, exits."""
+    """Draw FLOW, a flow's name, as a diagram: its triggers, steps, decisions, exits.
+    Other flows that do not compile, or modules that do not import, do not stop it."""
     from flowkit.review.formats import find_flow, render
-    from flowkit.runtime.discovery import load_flows
+    from flowkit.runtime.discovery import find_flows
 
-    click.echo(render(find_flow(load_flows(list(sources) or None), flow), fmt), nl=False)
+    flows, problems = find_flows(list(sources) or None)
+    for problem in problems:
+        if problem.flow == flow or (not flows and problem is problems[-1]):
+            raise problem.error
+    click.echo(render(find_flow(flows, flow), fmt), nl=False)
 
 
 @main.command("docs")

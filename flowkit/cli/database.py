@@ -17,11 +17,12 @@ def db() -> None:
               help="Defaults to $DATABASE_URL, else sqlite:///flowkit.db.")
 def upgrade(database_url: str | None) -> None:
     """Apply the schema migrations."""
+    from flowkit.runtime.services import redact_url
     from flowkit.store import database
 
     engine = database.create_engine(database_url)
     database.upgrade(engine)
-    click.echo(f"database at {engine.url.render_as_string()} is at revision "
+    click.echo(f"database at {redact_url(engine.url)} is at revision "
                f"{database.current_revision(engine)}")
     engine.dispose()
 
@@ -58,10 +59,18 @@ def status(database_url: str | None) -> None:
     if redis_url:
         import redis
 
+        from flowkit.runtime.faults import transient
         from flowkit.runtime.worker import ROUTE_QUEUE, TIMERS_QUEUE
 
-        client = redis.Redis.from_url(redis_url)
-        depth = {q: client.llen(f"dramatiq:{q}") for q in (ROUTE_QUEUE, TIMERS_QUEUE)}
-        click.echo("queued messages: " + ", ".join(f"{q} {n}" for q, n in depth.items()))
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+        try:
+            depth = {q: client.llen(f"dramatiq:{q}") for q in (ROUTE_QUEUE, TIMERS_QUEUE)}
+        except Exception as error:
+            problem = transient(error)
+            if problem is None:
+                raise
+            click.echo(f"queued messages: unknown, {services.redact_url(problem)}")
+        else:
+            click.echo("queued messages: " + ", ".join(f"{q} {n}" for q, n in depth.items()))
     else:
         click.echo("queued messages: no Redis (set REDIS_URL, or start `flowkit run`)")

@@ -18,6 +18,25 @@ def _value(text: str) -> Any:
         return text
 
 
+class _Nudge:
+    """Sends the workers their message; an unreachable Redis is noted, not raised: the
+    event is already stored, and the scheduler finds it in SQL."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.problem: Exception | None = None
+
+    def events_appended(self, engine: Any, shards: set[int]) -> None:
+        from flowkit.runtime.faults import transient
+
+        try:
+            self.inner.events_appended(engine, shards)
+        except Exception as error:
+            self.problem = transient(error)
+            if self.problem is None:
+                raise
+
+
 @main.command()
 @click.argument("event")
 @click.argument("fields", nargs=-1)
@@ -46,12 +65,16 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
         os.environ.setdefault("REDIS_URL", redis_url)
         from flowkit.runtime.worker import DramatiqDispatcher
 
-        dispatcher = DramatiqDispatcher()
+        dispatcher = _Nudge(DramatiqDispatcher())
     with Engine(database_url or services.database_url(), dispatcher=dispatcher) as engine:
         result = engine.emit(event, user, idempotency_key=key, **payload)
     if result.duplicate:
         click.echo(f"{event} for {user}: duplicate of an earlier event (key {result.key}), "
                    "dropped")
+    elif dispatcher is not None and dispatcher.problem is not None:
+        click.secho(f"{event} for {user}: stored (key {result.key}), but not sent to the "
+                    f"workers: {services.redact_url(dispatcher.problem)}; the scheduler "
+                    "sends it once Redis is back", fg="yellow", err=True)
     elif dispatcher is not None:
         click.echo(f"{event} for {user}: recorded and sent to the workers (key {result.key})")
     else:

@@ -46,20 +46,12 @@ def run(processes: int, threads: int, demo_users: int | None, time_scale: float 
 @click.option("--metrics-port", type=int, default=None,
               help="Serve the scheduler's Prometheus metrics (queue depth, due timers).")
 def scheduler(interval: float, metrics_port: int | None) -> None:
-    """Run a scheduler alone (one or more per deployment, beside the workers)."""
-    import signal
-    import threading
+    """Run a scheduler alone (one or more per deployment, beside the workers). It waits
+    out database and Redis outages; it exits on Ctrl-C, SIGTERM, or what waiting cannot
+    fix (an unmigrated schema)."""
+    from flowkit.runtime import logs
+    from flowkit.runtime.child import stop_event
+    from flowkit.runtime.scheduler import serve
 
-    from flowkit.clock import clock_from_env
-    from flowkit.runtime import services, worker
-    from flowkit.runtime.scheduler import Scheduler
-    from flowkit.store import database
-
-    engine = database.create_engine(services.database_url())
-    database.ensure_schema(engine, migrate=False)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"scheduler polling {engine.url.render_as_string()} every {interval}s")
-    Scheduler(engine, worker.broker, clock_from_env(), interval=interval,
-              metrics_port=metrics_port).run(stop)
+    logs.configure()
+    serve(interval=interval, metrics_port=metrics_port, stop=stop_event())

@@ -38,12 +38,15 @@ def serve(host: str, port: int, demo: bool, workers: int, max_body_bytes: int | 
     import uvicorn
 
     from flowkit.runtime import services
+    from flowkit.runtime.child import PARENT_ENV, die_with_parent
     from flowkit.serve.adapters import load
     from flowkit.serve.keys import live_key_count
     from flowkit.serve.settings import ServeSettings
     from flowkit.serve.webhooks import verifiers
     from flowkit.store import database
 
+    if os.environ.get(PARENT_ENV):  # a child of `flowkit run`: go when it goes
+        die_with_parent(int(os.environ[PARENT_ENV]))
     env = {"FLOWKIT_SERVE_DEMO": "1" if demo else "",
            "FLOWKIT_MAX_BODY_BYTES": max_body_bytes, "FLOWKIT_MAX_BATCH": max_batch,
            "FLOWKIT_WEBHOOK_ADAPTERS": " ".join(adapters) or None,

@@ -4,7 +4,8 @@ A flow takes one parameter, the run. No ``await`` may stand in a try or with blo
 comprehension, a nested function or lambda, or a ``match``; no ``async for``/``async
 with``, ``yield``, ``global`` or ``nonlocal``; no ``time.sleep``/``asyncio.sleep``; no
 call of an action or primitive left unawaited. A wait's literal duration must be
-positive. Each check raises a ``CompileError`` located at the offending node.
+positive. A template parameter is given text written in the flow (``texts``). Each
+check raises a ``CompileError`` located at the offending node.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ast
 from flowkit.compiler.callees import MISSING, SLEEPS, LateName, dotted, kind_of, lookup
 from flowkit.compiler.source import COMPREHENSIONS, Source, bound_names, has_await
 from flowkit.compiler.step_ids import SECONDS, durations
+from flowkit.compiler.texts import check_template_arguments
 
 _CONTEXT_HINTS = {
     "a try block": "move the await out of the try; put the code that may fail in an @action",
@@ -44,6 +46,7 @@ def check_body(source: Source) -> list[LateName]:
     """
     checker = _Checker(source)
     checker.nodes(source.func, None, helper=False, local=frozenset(bound_names(source.func)))
+    check_template_arguments(source)
     return checker.late
 
 

@@ -19,9 +19,10 @@ import ast
 import contextlib
 import inspect
 import itertools
+import re
 from collections.abc import Callable
 from types import CodeType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -43,6 +44,7 @@ from flowkit.ir import End, Exec, FlowIR, Jump, JumpIf, Node, Step
 
 RESULT = "__fk_result"  # holds an awaited call's result until it is assigned
 TEST = "__fk_test"  # holds an awaited branch's answer until the jump reads it
+_T = TypeVar("_T", bound=ast.AST)
 
 __all__ = ["RESULT", "TEST", "LateName", "Program", "compile_function"]
 
@@ -148,6 +150,36 @@ class _Label:
         self.index: int | None = None
 
 
+_SLOT = re.compile(r"__fk_slot(\d+)_(items|index)")
+
+
+@attrs.frozen
+class _Slot:
+    """A ``for`` loop's hidden locals, before they are named after the loop's first
+    step (and its depth, as nested loops may share a first step)."""
+
+    number: int
+    depth: int
+    first: int  # the index of the first node lowered for the loop
+    last: int = -1  # the index after its last node, once lowered
+
+    def names(self) -> tuple[str, str]:
+        return f"__fk_slot{self.number}_items", f"__fk_slot{self.number}_index"
+
+
+def _listed(segment: list[ast.stmt] | ast.expr) -> list[ast.AST]:
+    return list(segment) if isinstance(segment, list) else [segment]
+
+
+def _located(node: _T, at: ast.AST) -> _T:
+    """``node`` with every node inside it at the place of ``at``, so that generated code
+    reports the line of the statement it came from."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.stmt | ast.expr):
+            ast.copy_location(inner, at)
+    return node
+
+
 @attrs.define
 class _Loop:
     head: _Label
@@ -164,7 +196,7 @@ class _Compiler:
         self.nodes: list[tuple[type[Node], dict[str, Any], list[ast.stmt] | ast.expr | None]] = []
         self.loops: list[_Loop] = []
         self.ids = StepIds(source)
-        self.hidden: list[str] = []
+        self.slots: list[_Slot] = []
         self.late: list[LateName] = []
         self.pending_plain: list[ast.stmt] = []
 
@@ -182,8 +214,9 @@ class _Compiler:
         self._block(body)
         self._flush()
         self._emit(End, {"value": None, "line": func.end_lineno or func.lineno})
-        local_names = [n for n in bound_names(func) if n != run_param] + self.hidden
-        return self._finish(run_param, local_names)
+        hidden = self._name_slots()
+        local_names = [n for n in bound_names(func) if n != run_param]
+        return self._finish(run_param, local_names + sorted(set(hidden.values())), hidden)
 
     # -- emission -------------------------------------------------------------
 
@@ -324,19 +357,40 @@ class _Compiler:
 
     def _for(self, stmt: ast.For) -> None:
         self._no_await_in(stmt.target, stmt.iter)
-        base = "".join(c if c.isalnum() else "_" for c in ast.unparse(stmt.target))
-        items, index = f"__fk_items_{base}", f"__fk_index_{base}"
-        while items in self.hidden:
-            items, index = items + "_", index + "_"
-        self.hidden += [items, index]
+        # The hidden list and index are named after the loop, not the author's variable
+        # (renaming it must not lose a waiting run's place): a slot now, renamed after
+        # the first step inside the loop when the flow is finished.
+        slot = _Slot(len(self.slots), depth=len(self.loops), first=len(self.nodes))
+        self.slots.append(slot)
+        items, index = slot.names()
         head, body, orelse, done = _Label(), _Label(), _Label(), _Label()
         self._plain(f"{items} = list({ast.unparse(stmt.iter)})\n{index} = 0", stmt)
         self._mark(head)
-        self._jump_if(ast.copy_location(
-            ast.parse(f"{index} < len({items})", mode="eval").body, stmt), body, orelse)
+        self._jump_if(_located(ast.parse(f"{index} < len({items})", mode="eval").body,
+                               stmt), body, orelse)
         self._mark(body)
         self._plain(f"{ast.unparse(stmt.target)} = {items}[{index}]\n{index} += 1", stmt)
         self._loop_rest(stmt, head, orelse, done)
+        self.slots[slot.number] = attrs.evolve(slot, last=len(self.nodes))
+
+    def _name_slots(self) -> dict[str, str]:
+        """The hidden locals' final names, by slot name: ``__fk_items_<key>`` and
+        ``__fk_index_<key>``, the key made of the loop's first step id (and its depth
+        when nested)."""
+        names: dict[str, str] = {}
+        taken: set[str] = set()
+        for slot in self.slots:
+            first = next((f["id"] for kind, f, _ in self.nodes[slot.first:slot.last]
+                          if kind is Step), None)
+            key = "".join(c if c.isalnum() else "_" for c in first) if first \
+                else f"loop{slot.number}"
+            key = f"{key}_{slot.depth}" if slot.depth else key
+            while key in taken:
+                key += "_"
+            taken.add(key)
+            items, index = slot.names()
+            names[items], names[index] = f"__fk_items_{key}", f"__fk_index_{key}"
+        return names
 
     def _loop_rest(self, stmt: ast.While | ast.For, head: _Label, orelse: _Label,
                    done: _Label) -> None:
@@ -352,10 +406,7 @@ class _Compiler:
 
     def _plain(self, code: str, at: ast.stmt) -> None:
         for new in ast.parse(code).body:
-            for node in ast.walk(new):
-                if isinstance(node, ast.stmt | ast.expr):
-                    ast.copy_location(node, at)
-            self.pending_plain.append(new)
+            self.pending_plain.append(_located(new, at))
 
     # -- awaited calls --------------------------------------------------------
 
@@ -377,12 +428,25 @@ class _Compiler:
 
     # -- finishing ------------------------------------------------------------
 
-    def _finish(self, run_param: str | None, local_names: list[str]) -> Program:
+    def _finish(self, run_param: str | None, local_names: list[str],
+                hidden: dict[str, str]) -> Program:
         nodes: list[Node] = []
         code: list[CodeType | None] = []
         assign: list[CodeType | None] = []
+
+        def rename(value: Any) -> Any:
+            if isinstance(value, _Label):
+                return value.index
+            if isinstance(value, str) and hidden:
+                return _SLOT.sub(lambda m: hidden[m.group(0)], value)
+            return value
+
         for kind, fields, segment in self.nodes:
-            resolved = {k: (v.index if isinstance(v, _Label) else v) for k, v in fields.items()}
+            resolved = {k: rename(v) for k, v in fields.items()}
+            if hidden and segment is not None:
+                for name in (n for s in _listed(segment) for n in ast.walk(s)):
+                    if isinstance(name, ast.Name) and name.id in hidden:
+                        name.id = hidden[name.id]
             nodes.append(cast(Any, kind)(**resolved))
             code.append(self._code_for(kind, segment))
             target = resolved.get("target") if kind is Step else None

@@ -4,12 +4,17 @@ An action runs inside the engine, never inside the compiled flow. Each execution
 an idempotency key that is stable across retries of the same step visit; an action that
 declares a keyword parameter named ``run`` receives the run context and reads it as
 ``run.idempotency_key()``.
+
+``@action(templates=("text",))`` declares the parameters whose value is a template (a
+text with ``{{ placeholders }}`` the action renders): the compiler then accepts for them
+only text written in the flow's source (a literal, or a constant of the module), never
+a value computed at run time, so event data never becomes template source.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, overload
 
 import attrs
@@ -37,6 +42,7 @@ class Action:
     is_async: bool = attrs.field(repr=False)
     signature: inspect.Signature = attrs.field(repr=False)
     positional: tuple[str, ...] = attrs.field(repr=False, default=())
+    templates: tuple[str, ...] = attrs.field(repr=False, default=())
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The call's arguments by parameter name (as the ledger records them)."""
@@ -60,17 +66,20 @@ class Action:
 @overload
 def action(fn: Callable[..., Any], /) -> Action: ...
 @overload
-def action(*, name: str | None = None) -> Callable[[Callable[..., Any]], Action]: ...
+def action(*, name: str | None = None, templates: tuple[str, ...] = ()
+           ) -> Callable[[Callable[..., Any]], Action]: ...
 
 
 def action(
-    fn: Callable[..., Any] | None = None, /, *, name: str | None = None
+    fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
+    templates: tuple[str, ...] = (),
 ) -> Action | Callable[[Callable[..., Any]], Action]:
     """Turn a function (plain or ``async def``) into an action flows can ``await``.
 
     ``@action`` or ``@action(name="crm.sync")``. The action runs at least once per step
     visit; make it idempotent on ``run.idempotency_key()`` by declaring a keyword-only
-    ``run`` parameter.
+    ``run`` parameter. ``templates`` names the parameters that carry a template (render
+    them with ``flowkit.lms.render``): a flow must pass them text written in its source.
     """
 
     def decorate(target: Callable[..., Any]) -> Action:
@@ -88,6 +97,7 @@ def action(
             raise DefinitionError(
                 f"action {target.__name__!r}: `run` must be a keyword parameter"
             )
+        _check_templates(target, params, templates)
         return Action(
             name=name or target.__name__,
             fn=target,
@@ -98,8 +108,23 @@ def action(
                 p.name for p in params.values()
                 if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
                               inspect.Parameter.POSITIONAL_OR_KEYWORD) and p.name != "run"),
+            templates=tuple(templates),
         )
 
     if fn is not None:
         return decorate(fn)
     return decorate
+
+
+def _check_templates(target: Callable[..., Any], params: Mapping[str, inspect.Parameter],
+                     templates: tuple[str, ...]) -> None:
+    if isinstance(templates, str):
+        raise DefinitionError(f"action {target.__name__!r}: templates= takes a tuple of "
+                              f"parameter names, as in templates=({templates!r},)")
+    for name in templates:
+        param = params.get(name)
+        if name == "run" or param is None or param.kind in (
+                inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            raise DefinitionError(
+                f"action {target.__name__!r}: templates= names {name!r}, which is not one "
+                "of its parameters; name the parameters that carry a template text")

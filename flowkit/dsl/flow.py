@@ -9,13 +9,16 @@ resumed fails at import, with file, line and column.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, TypeAlias
 
 import attrs
 
 from flowkit.compiler import Program, compile_function
-from flowkit.errors import DefinitionError, NotInFlowError
+from flowkit.compiler.conditions import condition_text
+from flowkit.errors import CompileError, DefinitionError, NotInFlowError
 from flowkit.ir import FlowIR
 
 Reentry = Literal["never", "always", "after_exit"]
@@ -108,7 +111,36 @@ class Flow:
         )
 
 
-FlowTarget: TypeAlias = "Callable[..., Any] | Flow"
+@attrs.frozen(eq=False)
+class BrokenFlow:
+    """A flow that does not compile, kept in its module's place while the module is
+    loaded for review (see ``reviewing``), so that the module's other flows load too."""
+
+    name: str
+    error: CompileError
+    module: str
+    # Kept as a flow's are, so that decorators which add companions pass it through.
+    companions: tuple[Flow, ...] = attrs.field(default=(), repr=False)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise self.error
+
+
+_REVIEWING: ContextVar[bool] = ContextVar("flowkit_reviewing", default=False)
+
+
+@contextmanager
+def reviewing() -> Iterator[None]:
+    """While loading modules for review, a flow that does not compile becomes a
+    ``BrokenFlow`` instead of stopping its module's import."""
+    token = _REVIEWING.set(True)
+    try:
+        yield
+    finally:
+        _REVIEWING.reset(token)
+
+
+FlowTarget: TypeAlias = "Callable[..., Any] | Flow | BrokenFlow"
 
 
 def _as_flow(target: Callable[..., Any] | Flow, decorator: str) -> Flow:
@@ -120,6 +152,42 @@ def _as_flow(target: Callable[..., Any] | Flow, decorator: str) -> Flow:
     if not isinstance(name, str):
         raise DefinitionError(f"@{decorator} decorates an `async def`, not {target!r}")
     return Flow(name=name, kind="automation", program=compile_function(target, name))
+
+
+def _decorated(target: Callable[..., Any] | Flow | BrokenFlow, decorator: str,
+               change: Callable[[Flow], Flow]) -> Any:
+    """``change`` applied to the flow ``target`` is or compiles to; while reviewing, a
+    flow that does not compile stays a ``BrokenFlow`` through every decorator."""
+    if isinstance(target, BrokenFlow):
+        return target
+    try:
+        flow = _as_flow(target, decorator)
+    except CompileError as error:
+        if not _REVIEWING.get():
+            raise
+        return BrokenFlow(error.flow, error, str(getattr(target, "__module__", "")))
+    return _declared(change(flow))
+
+
+def _declared(flow: Flow) -> Flow:
+    """``flow`` with its IR's declaration (and so its version) saying what its
+    decorators say."""
+    lines = [f"on {t.event}" + (f" where {condition_text(t.where)}" if t.where else "")
+             for t in flow.triggers]
+    for exit_ in flow.exits:
+        if isinstance(exit_, EventExit):
+            same = f" same {', '.join(exit_.same)}" if exit_.same else ""
+            where = f" where {condition_text(exit_.where)}" if exit_.where else ""
+            lines.append(f"exit when {exit_.event}{same}{where}")
+        else:
+            lines.append(f"exit when {condition_text(exit_.predicate)}")
+    lines += [f"kind {flow.kind}", f"reentry {flow.reentry}"]
+    if flow.kind == "track":
+        lines.append(f"active {flow.active}")
+        if flow.title and flow.title != flow.name:
+            lines.append(f"title {flow.title}")
+    ir = attrs.evolve(flow.program.ir, declaration=tuple(sorted(lines)))
+    return attrs.evolve(flow, program=attrs.evolve(flow.program, ir=ir))
 
 
 def _renamed(flow: Flow, name: str) -> Flow:
@@ -148,8 +216,8 @@ def on(
         raise DefinitionError("@on(where=...) must be a function of the event payload")
 
     def decorate(target: Callable[..., Any] | Flow) -> Flow:
-        flow = _as_flow(target, "on")
-        return attrs.evolve(flow, triggers=(trigger, *flow.triggers))
+        return _decorated(target, "on",  # type: ignore[no-any-return]
+                          lambda flow: attrs.evolve(flow, triggers=(trigger, *flow.triggers)))
 
     return decorate
 
@@ -186,8 +254,8 @@ def exit_when(
         )
 
     def decorate(target: Callable[..., Any] | Flow) -> Flow:
-        flow = _as_flow(target, "exit_when")
-        return attrs.evolve(flow, exits=(exit_, *flow.exits))
+        return _decorated(target, "exit_when",  # type: ignore[no-any-return]
+                          lambda flow: attrs.evolve(flow, exits=(exit_, *flow.exits)))
 
     return decorate
 
@@ -208,8 +276,9 @@ def automation(
         raise DefinitionError(f"@automation(name=...) must be a non-empty string, got {name!r}")
 
     def decorate(target: Callable[..., Any] | Flow) -> Flow:
-        flow = _as_flow(target, "automation")
-        return attrs.evolve(_renamed(flow, name or flow.name), reentry=reentry)
+        return _decorated(  # type: ignore[no-any-return]
+            target, "automation",
+            lambda flow: attrs.evolve(_renamed(flow, name or flow.name), reentry=reentry))
 
     return decorate
 
@@ -229,13 +298,11 @@ def track(
         )
 
     def decorate(target: Callable[..., Any] | Flow) -> Flow:
-        flow = _as_flow(target, "track")
         # A user starts a track once unless an add_to_track(..., reenroll=True) says
         # otherwise (the "Add User to Track" step's re-enrollment policy).
-        return attrs.evolve(
+        return _decorated(target, "track", lambda flow: attrs.evolve(  # type: ignore[no-any-return]
             _renamed(flow, slug), kind="track", title=title or slug, active=active,
-            reentry="never",
-        )
+            reentry="never"))
 
     return decorate
 

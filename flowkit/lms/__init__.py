@@ -3,7 +3,8 @@
 Actions (await them in a flow): ``enroll``, ``add_tag``, ``send_email``,
 ``send_notification``, ``add_to_space``. Questions are methods of ``run.user``:
 ``units_completed(course)``, ``is_enrolled(course)``, ``has_tag(tag)``,
-``returned_since(moment)``. ``SqlPlatform`` is the built-in platform (tables in
+``returned_since(moment)``. ``render(text, run, **values)`` renders a template in the
+sandbox, for custom actions. ``SqlPlatform`` is the built-in platform (tables in
 flowkit's database); ``Platform`` is the protocol an adapter to a school's own API
 implements.
 """
@@ -17,6 +18,7 @@ from flowkit.lms.actions import (
     send_notification,
 )
 from flowkit.lms.platform import Platform, SqlPlatform
+from flowkit.lms.rendering import render
 from flowkit.lms.tracks import DEFAULT_CONFIRMATION, add_to_track, send_message
 from flowkit.lms.triggers import field_date, on_inactive
 
@@ -33,9 +35,10 @@ __all__ = [
     # triggers and dates
     "field_date",
     "on_inactive",
-    # the platform
+    # the platform, and rendering a template for a custom action
     "Platform",
     "SqlPlatform",
+    "render",
     # errors
     "TemplateError",
     "UnknownCourseError",

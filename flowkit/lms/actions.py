@@ -25,7 +25,9 @@ def _platform(run: Run) -> Any:
     return run.platform
 
 
-def _placeholders(run: Run) -> dict[str, Any]:
+def placeholders(run: Run) -> dict[str, Any]:
+    """What every template of a run is given: ``user``, ``email``, ``event``, and
+    ``manager`` and ``course`` when there are such."""
     user = run.user
     manager = None
     if user.manager and run.platform is not None:
@@ -40,6 +42,9 @@ def _placeholders(run: Run) -> dict[str, Any]:
     if "course" in run.event:
         context["course"] = run.event["course"]
     return context
+
+
+_placeholders = placeholders  # the name flowkit.lms.tracks imports
 
 
 @action
@@ -95,17 +100,20 @@ def add_tag(tag: str, *, run: Run) -> bool:
 def send_email(template: str, *, run: Run, **values: Any) -> str:
     """Send the user the email ``template`` (``emails/<template>.txt`` or ``.html``),
     rendered with the user's placeholders and ``values``. Returns its subject."""
-    rendered = emails.render(template, {**_placeholders(run), **values})
+    rendered = emails.render(template, {**placeholders(run), **values})
     _platform(run).send_email(run.user.id, run.user.email, template=template,
                               subject=rendered.subject, body=rendered.body,
                               key=run.idempotency_key())
     return rendered.subject
 
 
-@action
+@action(templates=("text",))
 def send_notification(text: str, *, run: Run, **values: Any) -> str:
-    """Send an in-app notification; ``{{ user }}``-style placeholders are filled in."""
-    rendered = emails.render_text(text, {**_placeholders(run), **values})
+    """Send an in-app notification; ``{{ user }}``-style placeholders and ``values`` are
+    filled in, in the sandbox. ``text`` is written in the flow (a template), and the
+    values are data: ``send_notification("Hi {{ nick }}", nick=run.event["nick"])``."""
+    rendered = emails.render_text(text, {**placeholders(run), **values},
+                                  name="send_notification's text")
     _platform(run).notify(run.user.id, rendered, key=run.idempotency_key())
     return rendered
 

@@ -30,6 +30,13 @@ Failures, in the row's ``error``:
 
 ``Relay`` runs deliveries in the background of the scheduler when SMTP_URL is set;
 ``flowkit mail deliver`` runs one from cron.
+
+Secrets and headers. SMTP_URL's password appears in no error or log line: a malformed
+URL is reported with it as ``***`` (``redact``), and a reason from the server or the
+socket has it scrubbed. Messages are built by the standard library's ``email`` package
+under ``email.policy.SMTP``, which refuses a line break in a header value; the ``To``
+address is checked again (``flowkit.addresses``), and the subject's line breaks become
+spaces, so a user's name with a newline still yields one valid message.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ import ssl
 import threading
 import time
 import urllib.parse
+from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -53,9 +62,10 @@ import attrs
 import pendulum
 import sqlalchemy as sa
 
+from flowkit.addresses import check_email
 from flowkit.clock import Clock, SystemClock
 from flowkit.errors import SmtpUnavailableError, SmtpUrlError
-from flowkit.lms import emails
+from flowkit.lms import emails, rendering
 from flowkit.lms import tables as t
 
 log = logging.getLogger(__name__)
@@ -66,6 +76,15 @@ MAX_TRIES = 8
 _RETRYING = re.compile(r"retrying, (?P<tries>\d+)/\d+ tries, next at (?P<next>\S+): ")
 _PORTS = {"smtp": 25, "smtps": 465}
 _TRUE = {"1", "true", "yes", "on"}
+_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@]*:)(?P<password>.*)@",
+                       re.DOTALL)
+
+
+def redact(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***``
+    (``smtp://ada:s3cret@host`` is ``smtp://ada:***@host``), even when the rest of it
+    does not parse."""
+    return _PASSWORD.sub(lambda m: f"{m['head']}***@", url, count=1)
 
 
 @attrs.frozen
@@ -88,7 +107,28 @@ class SmtpUrl:
 
 def parse_smtp_url(url: str) -> SmtpUrl:
     """``smtp[s]://[user[:password]@]host[:port][?starttls=1&timeout=30]``; the user and
-    password are percent-decoded."""
+    password are percent-decoded. A ``SmtpUrlError`` shows the URL without its password."""
+    try:
+        return _parse_smtp_url(url)
+    except SmtpUrlError as error:
+        raise SmtpUrlError(redact(url), _scrub(error.problem, url)) from None
+
+
+def _scrub(text: str, url: str | SmtpUrl) -> str:
+    """``text`` with the URL's password, raw and percent-decoded, replaced by ``***``."""
+    if isinstance(url, SmtpUrl):
+        raw = url.password
+    else:
+        found = _PASSWORD.match(url)
+        raw = found["password"] if found else None
+    for secret in sorted({raw, urllib.parse.unquote(raw)} if raw else (), key=len,
+                         reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _parse_smtp_url(url: str) -> SmtpUrl:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in _PORTS:
         raise SmtpUrlError(url, "the scheme must be smtp or smtps")
@@ -200,7 +240,7 @@ class _Batch:
         try:
             smtp = self._connect()
         except (OSError, smtplib.SMTPException) as error:
-            self._keep(self.rows, _reason(error))
+            self._keep(self.rows, _scrub(_reason(error), self.url))
             return
         try:
             for index, row in enumerate(self.rows):
@@ -238,7 +278,7 @@ class _Batch:
         """Send one row and record how it went; False when the batch should stop."""
         try:
             message = self._message(row)
-        except (ValueError, TypeError) as error:  # e.g. a line break in the subject
+        except (ValueError, TypeError) as error:  # e.g. a list of addresses
             self._fail(row, f"cannot build the message: {error}")
             return True
         try:
@@ -255,7 +295,7 @@ class _Batch:
         except smtplib.SMTPDataError as error:  # the server refused the message itself
             return self._refused(row, error.smtp_code, _reply(error.smtp_code, error.smtp_error))
         except (OSError, smtplib.SMTPException) as error:
-            raise _Unavailable(_reason(error)) from error
+            raise _Unavailable(_scrub(_reason(error), self.url)) from error
         _record(self.conn, row.key, sent_at=self.now)
         self.sent += 1
         return True
@@ -287,10 +327,11 @@ class _Batch:
             _record(self.conn, row.key, error=_retrying(_tries(row.error), self.now, reason))
 
     def _message(self, row: sa.Row[Any]) -> EmailMessage:
-        message = EmailMessage()
+        """The email, under a policy that refuses a line break in any header."""
+        message = EmailMessage(policy=policy.SMTP)
         message["From"] = self.sender
-        message["To"] = row.to_address
-        message["Subject"] = row.subject
+        message["To"] = Address(addr_spec=check_email(row.to_address, where="the outbox"))
+        message["Subject"] = rendering.one_line(row.subject)
         message["Date"] = format_datetime(self.now)
         message["Message-ID"] = message_id(row.key, self.sender)
         html = _is_html(row.template, row.body)

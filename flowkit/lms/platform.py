@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import pendulum
 import sqlalchemy as sa
 
+from flowkit.addresses import optional_email
 from flowkit.lms import events
 from flowkit.lms import tables as t
 from flowkit.store.bulk import insert_rows
@@ -60,8 +61,12 @@ class SqlPlatform:
     """The built-in platform: its tables, in flowkit's database."""
 
     def check_event(self, name: str, payload: Mapping[str, Any]) -> None:
-        """Refuse an event of the school's vocabulary that lacks a required field."""
+        """Refuse an event of the school's vocabulary that lacks a required field, and
+        any event whose ``email`` (or ``*_email``) field is not one valid address."""
         events.check(name, payload)
+        for field, value in payload.items():
+            if field == "email" or field.endswith("_email"):
+                optional_email(value, where=f"event {name!r}, field {field!r}")
 
     def bind(self, conn: sa.Connection, now: pendulum.DateTime) -> BoundSqlPlatform:
         return BoundSqlPlatform(conn, now)

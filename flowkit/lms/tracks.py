@@ -34,7 +34,7 @@ def _render(text: str, run: Run) -> str:
     return emails.render_text(text, _placeholders(run))
 
 
-@action
+@action(templates=("text",))
 def send_message(text: str, *, run: Run) -> str:
     """Post an in-app message to the user; ``{{ user }}`` and ``{{ manager }}`` are
     filled in. Returns the text sent."""
@@ -44,7 +44,7 @@ def send_message(text: str, *, run: Run) -> str:
     return rendered
 
 
-@action
+@action(templates=("invitation", "confirmation"))
 def add_to_track(track: str, *, method: Literal["automatic", "manual"] = "automatic",
                  invitation: str | None = None, button: str = "Join",
                  confirmation: str | None = DEFAULT_CONFIRMATION, reenroll: bool = False,

@@ -5,9 +5,15 @@ action a loaded flow calls sends it (``run.emit``/``run.emit_for`` with a litera
 constant name: ``user.inactive`` from the inactivity watchers), or the project lists it
 in pyproject.toml under ``[tool.flowkit] events``.
 
+The texts checked are the parameters an action declares as templates
+(``@action(templates=...)``: ``send_message``'s and ``send_notification``'s ``text``,
+``add_to_track``'s ``invitation`` and ``confirmation``, a custom action's own). The
+compiler has already refused such a text computed at run time (data is never a
+template; ``flowkit check`` reports that as the flow's compile error, at the call).
 Every message is given ``{{ user }}``, ``{{ manager }}``, ``{{ email }}`` and
 ``{{ event }}``; ``{{ course }}`` when each of the flow's trigger events must carry a
-course; ``send_email`` and ``send_notification`` also their keyword arguments.
+course; ``send_email`` and an action that takes ``**values`` also their keyword
+arguments.
 """
 
 from __future__ import annotations
@@ -32,10 +38,6 @@ from flowkit.review._check_calls import callee, keywords, text
 from flowkit.review._check_finding import Finding, decorator_line, finding, near
 
 PROVIDED = frozenset({"user", "manager", "email", "event"})
-# Texts with placeholders besides emails: (callee, position, keyword) of each.
-_TEXTS = (("send_message", 0, "text"), ("send_notification", 0, "text"),
-          ("add_to_track", -1, "invitation"), ("add_to_track", -1, "confirmation"))
-_TAKE_VALUES = frozenset({"send_email", "send_notification"})
 
 
 def known_events(flows: Sequence[Flow], configured: set[str]) -> set[str]:
@@ -102,11 +104,31 @@ def unknown_events(flows: Sequence[Flow], known: set[str]) -> Iterator[Finding]:
                               "[tool.flowkit] events")
 
 
+def _takes_values(flow: Flow, step: Step) -> bool:
+    if callee(step) == "send_email":
+        return True
+    found = lookup(flow.program.fn, step.callee)
+    return isinstance(found, Action) and any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in found.signature.parameters.values())
+
+
+def _template_texts(flow: Flow, step: Step) -> Iterator[tuple[str, str]]:
+    """(parameter, text) of each template the step's action is given as a literal."""
+    found = lookup(flow.program.fn, step.callee) if step.kind == "action" else None
+    if not isinstance(found, Action):
+        return
+    for name in found.templates:
+        position = found.positional.index(name) if name in found.positional else -1
+        given = text(flow, step, position, name)
+        if given is not None:
+            yield name, given
+
+
 def _provided(flow: Flow, step: Step) -> frozenset[str] | None:
     """The placeholders the step's message is given; None when it cannot be told."""
     course = bool(flow.triggers) and all("course" in REQUIRED.get(t.event, ())
                                          for t in flow.triggers)
-    given = keywords(step) if callee(step) in _TAKE_VALUES else set()
+    given = keywords(step) if _takes_values(flow, step) else set()
     return None if given is None else PROVIDED | given | ({"course"} if course else set())
 
 
@@ -123,10 +145,8 @@ def email_templates(flows: Sequence[Flow], root: Path) -> Iterator[Finding]:
         for step in flow.ir.steps:
             if callee(step) == "send_email":
                 yield from _email(flow, step, root, known)
-            for name, position, keyword in _TEXTS:
-                found = text(flow, step, position, keyword) if callee(step) == name else None
-                if found is not None:
-                    yield from _text(flow, step, found, keyword)
+            for keyword, found in _template_texts(flow, step):
+                yield from _text(flow, step, found, keyword)
 
 
 def _email(flow: Flow, step: Step, root: Path, known: list[str]) -> Iterator[Finding]:

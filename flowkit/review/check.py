@@ -24,25 +24,22 @@ docs/review-check.md says what each check assumes.
 
 from __future__ import annotations
 
-import importlib
-import sys
 import tomllib
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import attrs
 
 from flowkit.dsl.flow import Flow
-from flowkit.errors import CompileError
+from flowkit.errors import CompileError, UnknownFlowError
 from flowkit.lms import emails
 from flowkit.review._check_finding import Finding, Severity, shown
 from flowkit.review._check_paths import message_rate, unreachable_steps
 from flowkit.review._check_texts import email_templates, known_events, unknown_events
 from flowkit.review._check_tracks import duplicate_names, track_cycles, track_destinations
-from flowkit.runtime.discovery import DEFAULT_FOLDERS, flows_in_module
+from flowkit.runtime.discovery import find_flows
 
 __all__ = ["Finding", "Options", "Report", "Severity", "check", "check_flows", "load"]
 
@@ -129,20 +126,12 @@ def _configured_events(config: Path | None) -> tuple[set[str], list[Finding]]:
 
 def load(paths: Sequence[str | Path] = ()) -> tuple[list[Flow], list[Finding]]:
     """The flows of ``paths`` with their companions, each once, and as findings what
-    could not be loaded. Unlike ``flowkit.runtime.discovery.load_flows`` it neither
-    requires unique names nor checks track destinations: those are findings here."""
-    sources = list(paths) or [f for f in DEFAULT_FOLDERS if Path(f).is_dir()]
-    flows: list[Flow] = []
-    findings: list[Finding] = []
-    for source in sources:
-        for target in _targets(source):
-            try:
-                module = _import(target)
-            except Exception as error:  # whatever a module raises is reported, not raised
-                findings.append(_import_finding(target, error))
-                continue
-            flows += [f for f in _with_companions(flows_in_module(module))
-                      if all(f is not seen for seen in flows)]
+    could not be loaded: a module that does not import is one finding, a flow that does
+    not compile another, and every other flow is still loaded. Unlike
+    ``flowkit.runtime.discovery.load_flows`` it neither requires unique names nor
+    checks track destinations: those are findings here."""
+    flows, problems = find_flows(list(paths) or None)
+    findings = [_import_finding(p.source, p.error) for p in problems]
     for flow in flows:
         try:
             flow.program.check_late_names()
@@ -151,65 +140,20 @@ def load(paths: Sequence[str | Path] = ()) -> tuple[list[Flow], list[Finding]]:
     return flows, findings
 
 
-def _targets(source: str | Path) -> list[Path | str]:
-    path = Path(source)
-    if path.is_dir():
-        return [p for p in sorted(path.glob("*.py")) if p.name != "__init__.py"]
-    if path.suffix == ".py" or isinstance(source, Path):
-        return [path]
-    return [str(source)]  # a module name
-
-
-def _import(target: Path | str) -> ModuleType:
-    if isinstance(target, str):
-        return importlib.import_module(target)
-    path = target.resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {target}")
-    # Named as flowkit.runtime.discovery names it: automations/x.py is automations.x.
-    parts, root = [path.stem], path.parent
-    while (root / "__init__.py").exists():
-        parts.insert(0, root.name)
-        root = root.parent
-    if root.name in DEFAULT_FOLDERS:
-        parts.insert(0, root.name)
-        root = root.parent
-    name = ".".join(parts)
-    cached = sys.modules.get(name)
-    if cached is not None and Path(getattr(cached, "__file__", None) or "").resolve() != path:
-        # Another project's module of that name (one process checking two): forget it.
-        for loaded in [m for m in sys.modules if m.partition(".")[0] == parts[0]]:
-            del sys.modules[loaded]
-        if str(root) in sys.path:
-            sys.path.remove(str(root))
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    importlib.invalidate_caches()
-    return importlib.import_module(name)
-
-
-def _with_companions(flows: Iterable[Flow]) -> Iterator[Flow]:
-    for flow in flows:
-        yield flow
-        yield from _with_companions(flow.companions)
-
-
-def _import_finding(target: Path | str, error: Exception) -> Finding:
+def _import_finding(target: str, error: BaseException) -> Finding:
     if isinstance(error, CompileError):
         return _compile_finding(error)
-    file, line = str(target), 1
+    file, line = target, 1
     if isinstance(error, SyntaxError) and error.filename:
         file, line = error.filename, error.lineno or 1
-    elif isinstance(target, Path):
+    elif target.endswith(".py"):
         frames = [f.lineno for f in traceback.extract_tb(error.__traceback__)
-                  if Path(f.filename).resolve() == target.resolve()]
+                  if Path(f.filename).resolve() == Path(target).resolve()]
         line = frames[-1] or 1 if frames else 1
-    missing = isinstance(error, FileNotFoundError) or (
-        isinstance(error, ModuleNotFoundError) and isinstance(target, str)
-        and target.startswith(error.name or "\0"))
+    missing = isinstance(error, UnknownFlowError)
     hint = ("give a module name, a .py file or a folder of flows" if missing
             else "fix the module so that it imports")
-    module = target if isinstance(target, str) else target.stem
+    module = Path(target).stem if target.endswith(".py") else target
     return Finding("error", "import", shown(file), line, module,
                    f"cannot import: {type(error).__name__}: {error}", hint)
 

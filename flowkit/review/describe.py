@@ -10,13 +10,10 @@ closure variables filled in (so ``@on_inactive(days=14)`` reads ``event.get('day
 from __future__ import annotations
 
 import ast
-import copy
-import functools
-import linecache
 from collections.abc import Callable, Sequence
-from types import CodeType
 from typing import Any
 
+from flowkit.compiler.conditions import condition_text
 from flowkit.dsl.flow import EventExit, Exit, Flow, Trigger
 
 MAX_LABEL = 80
@@ -36,11 +33,7 @@ def shorten(text: str, limit: int = MAX_LABEL) -> str:
 
 def condition(fn: Callable[..., Any]) -> str:
     """The condition a ``where=`` or state-exit function tests, as source text."""
-    expr = _expression(fn)
-    if expr is not None:
-        return shorten(ast.unparse(expr))
-    name = getattr(fn, "__name__", "<lambda>")
-    return "..." if name == "<lambda>" else f"{name}(...)"
+    return shorten(condition_text(fn))
 
 
 def trigger_text(trigger: Trigger) -> str:
@@ -68,85 +61,6 @@ def exit_text(exit_: Exit) -> str:
         where = f" where {condition(exit_.where)}" if exit_.where is not None else ""
         return f"exit when {exit_.event}{same}{where}"
     return f"exit when {condition(exit_.predicate)}"
-
-
-def _expression(fn: Callable[..., Any]) -> ast.expr | None:
-    code = getattr(fn, "__code__", None)
-    if not isinstance(code, CodeType):
-        return None
-    linecache.checkcache(code.co_filename)
-    tree = _parse("".join(linecache.getlines(code.co_filename)))
-    if tree is None:
-        return None
-    expr = _lambda_body(tree, code) if code.co_name == "<lambda>" else _returned(tree, code)
-    if expr is None:
-        return None
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) \
-            and expr.func.id == "bool" and len(expr.args) == 1 and not expr.keywords:
-        expr = expr.args[0]  # `return bool(x)` reads as x
-    closure = dict(zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=True))
-    values: dict[str, Literal] = {}
-    for name, cell in closure.items():
-        try:
-            value = cell.cell_contents
-        except ValueError:  # not yet set
-            continue
-        if isinstance(value, _LITERALS):
-            values[name] = value
-    # The tree is cached: fill in a copy.
-    return _FillIn(values).visit(copy.deepcopy(expr)) if values else expr
-
-
-@functools.lru_cache(maxsize=64)
-def _parse(source: str) -> ast.Module | None:
-    if not source:
-        return None
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        return None
-
-
-def _lambda_body(tree: ast.Module, code: CodeType) -> ast.expr | None:
-    params = list(code.co_varnames[: code.co_argcount])
-    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)
-             and n.lineno == code.co_firstlineno and [a.arg for a in n.args.args] == params]
-    if len(found) > 1:
-        # Several lambdas on one line: the one whose body holds the code's first spot.
-        spots = [(line, col) for line, _, col, end in code.co_positions()
-                 if line is not None and col is not None and end]
-        if spots:
-            spot = spots[0]
-            found = [n for n in found if (n.body.lineno, n.body.col_offset) <= spot
-                     <= (n.body.end_lineno or n.body.lineno, n.body.end_col_offset or 0)]
-    return found[0].body if len(found) == 1 else None
-
-
-def _returned(tree: ast.Module, code: CodeType) -> ast.expr | None:
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) \
-                or node.name != code.co_name:
-            continue
-        lines = {node.lineno, *(d.lineno for d in node.decorator_list)}
-        if code.co_firstlineno not in lines:
-            continue
-        body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            body = body[1:]  # the docstring
-        if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
-            return body[0].value
-        return None
-    return None
-
-
-class _FillIn(ast.NodeTransformer):
-    def __init__(self, values: dict[str, Literal]) -> None:
-        self.values = values
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        if isinstance(node.ctx, ast.Load) and node.id in self.values:
-            return ast.copy_location(ast.Constant(self.values[node.id]), node)
-        return node
 
 
 # -- calls -------------------------------------------------------------------------

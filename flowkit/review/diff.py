@@ -3,10 +3,10 @@
 The flows at the ref are compiled in a separate process from a copy of the ref's
 ``automations/``, ``tracks/`` and ``emails/`` (so the two versions never share a module),
 the working tree's in this one. Steps are matched by id: a step is added, removed,
-changed (same id, another call) or moved (same id, another place among the steps). A
-change is compatible for waiting runs when no step a run can rest at (a wait, a
-wait_for, or any step a parked run stopped at) was removed or changed; given a database,
-the runs resting at each such step are counted: the runs the change would strand.
+changed (same id, another call) or moved (same id, another place among the steps).
+What that means for the runs resting in the flow (stranded, an action repeated or
+skipped, a deadline or a condition changed) is ``flowkit.review.effects``; given a
+database, the runs resting at each step are counted. ``diff_report`` writes it out.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import tempfile
 from collections.abc import Iterable
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from flowkit.errors import DiffError
 from flowkit.ir import FlowIR, Step
+from flowkit.review.effects import Effect, effects
 
 FOLDERS = ("automations", "tracks", "emails")
 
@@ -35,7 +35,7 @@ class StepChange:
     change: str  # added | removed | changed | moved
     before: str | None = None
     after: str | None = None
-    waiting: int = 0  # runs resting at this step (removed or changed steps only)
+    waiting: int = 0  # runs resting at this step in the old version
 
 
 @attrs.frozen
@@ -45,26 +45,42 @@ class FlowDiff:
     version_before: str | None
     version_after: str | None
     steps: tuple[StepChange, ...]
+    effects: tuple[Effect, ...] = ()
+    counted: bool = False  # whether runs were counted in a database
 
     @property
     def stranded(self) -> int:
         """Runs resting at a step the new version no longer has."""
-        return sum(s.waiting for s in self.steps if s.change == "removed")
+        return sum(e.runs or 0 for e in self.effects if e.kind == "strand")
+
+    def blocking(self, allowed: Iterable[str] = ()) -> list[Effect]:
+        """The effects a reviewer must acknowledge (strand, repeat, skip), but those
+        of the kinds ``allowed``."""
+        return [e for e in self.effects if e.blocking and e.kind not in allowed]
 
     @property
     def compatible(self) -> bool:
-        """Whether every run waiting in the old version can resume in the new one: no
-        wait or wait_for was removed, and no run rests at a removed step."""
-        return not any(s.change == "removed" and s.before and _rests(s.before)
-                       for s in self.steps) and self.stranded == 0
+        """Whether every run waiting in the old version resumes in the new one with
+        nothing stranded, repeated or skipped (without a database: whatever runs might
+        rest at its waits)."""
+        return not self.blocking()
 
 
-def _rests(call: str) -> bool:
-    return call.startswith(("wait(", "wait_for("))
+@attrs.frozen
+class Snapshot:
+    """The flows of one version of the project, with their Mermaid diagrams."""
+
+    flows: dict[str, FlowIR]
+    diagrams: dict[str, str] = attrs.field(factory=dict)
 
 
 def flows_at(ref: str, repo: Path) -> dict[str, FlowIR]:
     """The flows of ``ref``, compiled from a copy of its flow folders."""
+    return snapshot_at(ref, repo).flows
+
+
+def snapshot_at(ref: str, repo: Path) -> Snapshot:
+    """The flows of ``ref`` and their diagrams, from a copy of its flow folders."""
     try:
         archive = subprocess.run(
             ["git", "archive", "--format=tar", ref, "--",
@@ -77,15 +93,18 @@ def flows_at(ref: str, repo: Path) -> dict[str, FlowIR]:
             tar.extractall(tmp, filter="data")
         sources = [f for f in ("automations", "tracks") if (Path(tmp) / f).is_dir()]
         if not sources:
-            return {}
+            return Snapshot({})
         done = subprocess.run(
-            [sys.executable, "-m", "flowkit.cli", "compile", "--json", *sources],
+            [sys.executable, "-m", "flowkit.cli", "compile", "--json", "--diagrams",
+             *sources],
             cwd=tmp, capture_output=True, text=True,
             env={**_clean_env(), "PYTHONPATH": tmp, "FLOWKIT_EMAILS": f"{tmp}/emails"})
         if done.returncode != 0:
             raise DiffError(f"the flows at {ref!r} do not compile: "
                             f"{done.stderr.strip().splitlines()[-1] if done.stderr else ''}")
-        return {d["name"]: FlowIR.from_dict(d) for d in json.loads(done.stdout)}
+        compiled = json.loads(done.stdout)
+        return Snapshot({d["name"]: FlowIR.from_dict(d) for d in compiled},
+                        {d["name"]: d["mermaid"] for d in compiled if "mermaid" in d})
 
 
 def _tracked(repo: Path, ref: str, folder: str) -> bool:
@@ -103,6 +122,7 @@ def _clean_env() -> dict[str, str]:
 def compare(before: dict[str, FlowIR], after: dict[str, FlowIR],
             resting: dict[tuple[str, str], int] | None = None) -> list[FlowDiff]:
     """Flow by flow, what changed; ``resting`` counts runs by (flow, step)."""
+    counted = resting is not None
     resting = resting or {}
     out = []
     for name in sorted(before.keys() | after.keys()):
@@ -112,8 +132,11 @@ def compare(before: dict[str, FlowIR], after: dict[str, FlowIR],
         steps = _step_changes(old.steps if old else (), new.steps if new else (),
                               name, resting)
         status = "added" if old is None else "removed" if new is None else "changed"
+        here = {step: n for (flow, step), n in resting.items() if flow == name}
+        found = effects(name, old, new, here if counted else None)
         out.append(FlowDiff(name, status, old.version if old else None,
-                            new.version if new else None, tuple(steps)))
+                            new.version if new else None, tuple(steps), tuple(found),
+                            counted))
     return out
 
 
@@ -132,7 +155,7 @@ def _step_changes(old: Iterable[Step], new: Iterable[Step], flow: str,
             changes.append(StepChange(sid, "changed", step.call, new_steps[sid].call,
                                       waiting))
         elif old_order.index(sid) != new_order.index(sid):
-            changes.append(StepChange(sid, "moved", step.call, step.call))
+            changes.append(StepChange(sid, "moved", step.call, step.call, waiting))
     changes += [StepChange(sid, "added", None, step.call)
                 for sid, step in new_steps.items() if sid not in old_steps]
     return changes
@@ -155,37 +178,3 @@ def resting_runs(database_url: str) -> dict[tuple[str, str], int]:
             return {(r[0], r[1]): int(r[2]) for r in rows}
     finally:
         engine.dispose()
-
-
-def markdown(diffs: list[FlowDiff], ref: str, counted: bool) -> str:
-    if not diffs:
-        return f"No flow changed since `{ref}`.\n"
-    lines = [f"### Flow changes since `{ref}`", ""]
-    for d in diffs:
-        verdict = "compatible with waiting runs" if d.compatible else (
-            f"**strands {d.stranded} waiting run(s)**" if d.stranded
-            else "**removes a wait: runs resting there would be stranded**")
-        versions = f"{d.version_before or '—'} → {d.version_after or '—'}"
-        lines += [f"#### `{d.flow}` ({d.status}, {versions}): {verdict}", ""]
-        if d.steps:
-            header = "| step | change | before | after |"
-            sep = "|---|---|---|---|"
-            if counted:
-                header, sep = header + " waiting runs |", sep + "---|"
-            lines += [header, sep]
-            for s in d.steps:
-                row = (f"| `{s.step}` | {s.change} | {_code(s.before)} | {_code(s.after)} |")
-                lines.append(row + (f" {s.waiting} |" if counted else ""))
-            lines.append("")
-    return "\n".join(lines) + "\n"
-
-
-def _code(text: str | None) -> str:
-    return f"`{text}`" if text else ""
-
-
-def as_json(diffs: list[FlowDiff]) -> str:
-    def encode(d: FlowDiff) -> dict[str, Any]:
-        return {**attrs.asdict(d), "compatible": d.compatible, "stranded": d.stranded}
-
-    return json.dumps([encode(d) for d in diffs], indent=2)

@@ -63,6 +63,9 @@ class Batch:
         self.transitions = 0
         self.platform = rt.platform.bind(conn, now)
         self.events: list[dict[str, Any]] = []  # emitted by actions, written with the batch
+        # A careful batch (one event or timer whose batch failed) runs each run in a
+        # savepoint and parks the one that fails; see ``isolation``.
+        self.careful = False
 
     def load_users(self, user_ids: Iterable[str]) -> None:
         missing = {u for u in user_ids if u not in self.users}

@@ -34,7 +34,7 @@ from flowkit.runtime.batch import Runtime, open_batch
 from flowkit.runtime.discovery import Source, load_flows
 from flowkit.runtime.dispatch import Dispatcher, InlineDispatcher
 from flowkit.runtime.hooks import Hooks
-from flowkit.runtime.records import ActionRecord, RunRecord
+from flowkit.runtime.records import ActionRecord, RejectedEvent, RunRecord
 from flowkit.store import Store
 from flowkit.store import database as db
 from flowkit.store.repository import shard_of
@@ -261,6 +261,13 @@ class Engine:
         """Every run (of ``user``, of ``flow``), oldest first, with its history."""
         with self.db.connect() as conn:
             return history.run_records(conn, self.store, user, flow)
+
+    def rejected_events(self) -> list[RejectedEvent]:
+        """The events routing rejected (each failed on its own), oldest first, with why."""
+        with self.db.connect() as conn:
+            rows = self.store.rejected_events(conn)
+        return [RejectedEvent(r["key"], r["name"], r["user_id"], r["at"], r["error"])
+                for r in rows]
 
     def actions(self, user: str | None = None, name: str | None = None,
                 run: str | None = None) -> list[ActionRecord]:

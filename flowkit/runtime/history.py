@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 import sqlalchemy as sa
 
@@ -34,7 +36,7 @@ def run_records(conn: sa.Connection, store: Store, user: str | None = None,
     return [
         RunRecord(
             id=r.id, flow=r.flow, user=r.user_id, status=r.status, step=r.step,
-            version=r.version, reason=r.reason, locals=_json.from_jsonable(r.locals),
+            version=r.version, reason=r.reason, locals=_readable(r.locals),
             event=r.trigger, created_at=r.created_at, updated_at=r.updated_at,
             history=tuple(HistoryRecord(_moment(h["at"]), h["kind"], h["step"],
                                         h["detail"]) for h in history[r.id]),
@@ -52,6 +54,14 @@ def action_records(conn: sa.Connection, store: Store, user: str | None = None,
     return [ActionRecord(key=r["key"], name=r["action"], args=r["args"],
                          user=r["user_id"], run=r["run_id"], flow=r["flow"],
                          step=r["step"], at=r["at"], result=r["result"]) for r in rows]
+
+
+def _readable(values: dict[str, Any]) -> dict[str, Any]:
+    """The locals decoded; as stored when they do not decode (their run is parked)."""
+    try:
+        return _json.from_jsonable(values)  # type: ignore[no-any-return]
+    except (TypeError, ValueError):
+        return values
 
 
 def _moment(text: str) -> pendulum.DateTime:

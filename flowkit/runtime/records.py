@@ -53,3 +53,14 @@ class ActionRecord:
     step: str
     at: pendulum.DateTime
     result: Any = None
+
+
+@attrs.frozen
+class RejectedEvent:
+    """An event routing refused: it started, resumed and ended nothing."""
+
+    key: str
+    name: str
+    user: str
+    at: pendulum.DateTime
+    error: str

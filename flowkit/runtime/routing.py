@@ -10,7 +10,7 @@ from typing import Any
 
 from flowkit.dsl.flow import Flow
 from flowkit.machine import EventArrived
-from flowkit.runtime import transitions
+from flowkit.runtime import isolation, transitions
 from flowkit.runtime.batch import Batch, Runtime, open_batch
 from flowkit.store import LIVE, EventRow
 
@@ -32,19 +32,106 @@ def route(rt: Runtime, shard: int | None = None, max_batches: int | None = None)
     rt.local.routing = True
     try:
         while max_batches is None or batches < max_batches:
-            with open_batch(rt) as batch:
-                if shard is not None and not rt.store.lock_shard(batch.conn, shard):
-                    return total  # another router has this shard right now
-                events = rt.store.unrouted_events(batch.conn, rt.batch_size, shard)
-                if not events:
-                    return total
-                route_batch(batch, events)
-                rt.store.mark_routed(batch.conn, [e.seq for e in events])
-            total += len(events)
+            fetched: list[int] = []
+            try:
+                routed = _route_next(rt, shard, fetched)
+            except Exception as error:
+                if not fetched or not isolation.isolatable(error):
+                    raise
+                isolation.batch_failed("events", len(fetched), error)
+                routed = isolation.split(
+                    fetched, error, lambda part: _route_part(rt, shard, part),
+                    lambda seq, failed: _route_alone(rt, shard, seq, failed))
+            if routed is None:
+                return total
+            total += routed
             batches += 1
         return total
+    except isolation.ShardBusy:
+        return total  # another router took the shard while a batch was split
     finally:
         rt.local.routing = False
+
+
+def _route_next(rt: Runtime, shard: int | None, fetched: list[int]) -> int | None:
+    """Route the next batch; None when there is none (or the shard is busy). The seqs
+    of the batch go in ``fetched``, for splitting it if it fails."""
+    with open_batch(rt) as batch:
+        if shard is not None and not rt.store.lock_shard(batch.conn, shard):
+            return None  # another router has this shard right now
+        events = rt.store.unrouted_events(batch.conn, rt.batch_size, shard)
+        if not events:
+            return None
+        fetched.extend(e.seq for e in events)
+        route_batch(batch, events)
+        rt.store.mark_routed(batch.conn, fetched)
+    return len(events)
+
+
+def _route_part(rt: Runtime, shard: int | None, seqs: Sequence[int]) -> int:
+    """Route the events of ``seqs`` still unrouted, in one transaction."""
+    with open_batch(rt) as batch:
+        _lock(batch, shard)
+        events = rt.store.unrouted_among(batch.conn, seqs)
+        if events:
+            route_batch(batch, events)
+            rt.store.mark_routed(batch.conn, [e.seq for e in events])
+    return len(events)
+
+
+def _route_alone(rt: Runtime, shard: int | None, seq: int, error: Exception) -> int:
+    """Route one event that failed alone carefully (a failing run is parked); if even
+    that fails, reject the event with the reason."""
+    try:
+        with open_batch(rt) as batch:
+            _lock(batch, shard)
+            events = rt.store.unrouted_among(batch.conn, [seq])
+            if not events:
+                return 0
+            batch.careful = True
+            _route_carefully(batch, events[0])
+        return 1
+    except Exception as failed:
+        if not isolation.isolatable(failed):
+            raise
+        error = failed
+    with open_batch(rt) as batch:
+        _lock(batch, shard)
+        events = rt.store.unrouted_among(batch.conn, [seq])
+        if events:
+            _reject(batch, events[0], "routing it", error)
+    return len(events)
+
+
+def _route_carefully(batch: Batch, event: EventRow) -> None:
+    doing = "the platform's bookkeeping of it (observe)"
+    try:
+        with batch.conn.begin_nested():
+            batch.platform.observe([event.payload])
+            doing = "loading its user and runs"
+            batch.load_users([event.user_id])
+            for row in batch.rt.store.runs_of_users(batch.conn, [event.user_id], lock=True):
+                batch.runs_by_user[row.user_id].append(row)
+            batch.waits = batch.rt.store.event_waits(batch.conn, [event.user_id])
+    except Exception as error:
+        if not isolation.isolatable(error):
+            raise
+        _reject(batch, event, doing, error)
+        return
+    route_event(batch, event.key, event.name, event.user_id, dict(event.payload))
+    batch.rt.store.mark_routed(batch.conn, [event.seq])
+
+
+def _reject(batch: Batch, event: EventRow, doing: str, error: Exception) -> None:
+    reason = (f"event {event.key} ({event.name}) of user {event.user_id}: {doing} failed "
+              f"with {isolation.describe(error)}")
+    batch.rt.store.reject_event(batch.conn, event.seq, reason)
+    log.error("rejected %s", reason)
+
+
+def _lock(batch: Batch, shard: int | None) -> None:
+    if shard is not None and not batch.rt.store.lock_shard(batch.conn, shard):
+        raise isolation.ShardBusy(shard)
 
 
 def route_batch(batch: Batch, events: Sequence[EventRow]) -> None:
@@ -72,11 +159,13 @@ def route_event(batch: Batch, key: str, name: str, user_id: str,
                       and _holds(flow, lambda p, e=e, r=row: e.matches(r.trigger, p),
                                  payload)), None)
         if exit_ is not None:
-            transitions.exit_run(batch, row, f"exit event {exit_.describe()} arrived")
+            with isolation.guarded(batch, row, f"routing event {key} ({name}) as its exit"):
+                transitions.exit_run(batch, row, f"exit event {exit_.describe()} arrived")
             continue
         wait = batch.waits.get(row.id)
         if wait is not None and wait[0] == name and row.status == "waiting":
-            transitions.transition(batch, row, EventArrived(payload))
+            with isolation.guarded(batch, row, f"routing event {key} ({name}) to its event wait"):
+                transitions.transition(batch, row, EventArrived(payload))
     _trigger(batch, key, name, user_id, payload)
 
 

@@ -12,6 +12,10 @@ kind of pending work even when the queues look busy, so work whose message was l
 
 When SMTP_URL is set it also delivers the email outbox (``flowkit.lms.mailer.Relay``),
 on a thread of its own so that a slow mail server never delays a nudge.
+
+It never exits on an outage: while the database or Redis is unreachable it retries with
+backoff (up to 5 s between polls), says so once and again when it resumes; the sweep
+after it resumes re-sends what was lost.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ import pendulum
 import sqlalchemy as sa
 from dramatiq.brokers.redis import RedisBroker
 
-from flowkit.clock import Clock
-from flowkit.store import Store
+from flowkit.clock import Clock, clock_from_env
+from flowkit.runtime import faults
+from flowkit.runtime.logs import fault, log
+from flowkit.runtime.services import redact_url
+from flowkit.store import Store, database
 
 SWEEP_AFTER = 10.0
 
@@ -119,16 +126,56 @@ class Scheduler:
         return min(max(seconds, 0.005), self.interval)
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until ``stop`` is set."""
+        """Poll until ``stop`` is set, riding out outages of the database and Redis.
+
+        Raises only what waiting cannot fix (an unmigrated schema, a dropped database).
+        """
+        backoff = faults.Backoff(first=0.1, most=5.0)
+        down_since: float | None = None
         while not stop.is_set():
             try:
                 snapshot = self.poll()
                 busy = snapshot.timer_messages_sent or snapshot.route_messages_sent
-                stop.wait(self.interval if busy else self.sleep_time())
-            except (sa.exc.OperationalError, ConnectionError) as error:
-                from flowkit.runtime.logs import log
-
-                log.warning("scheduler poll failed, retrying: %s", error)
-                stop.wait(1.0)
+                pause = self.interval if busy else self.sleep_time()
+            except Exception as error:
+                problem = faults.diagnose(error)
+                if problem is not None and not problem.transient:
+                    raise
+                down_since = down_since or time.monotonic()
+                fault(f"scheduler poll failed, retrying with backoff: {problem or error}",
+                      error, kind=f"scheduler:{problem.kind if problem else 'error'}")
+                backoff.wait(stop)
+                continue
+            if down_since is not None:
+                log.warning("scheduler resumed after %.1f s of failed polls",
+                            time.monotonic() - down_since)
+                down_since = None
+                self._last_sweep = -math.inf  # re-send what the outage may have lost
+                backoff.succeeded()
+                continue
+            stop.wait(pause)
         if self.mail is not None:
             self.mail.join(30)  # let a delivery under way commit what it sent
+
+
+def serve(*, interval: float = 0.1, metrics_port: int | None = None,
+          stop: threading.Event, database_url: str | None = None) -> None:
+    """Run a scheduler until ``stop`` is set: wait for the database to be reachable and
+    at the current schema, then poll (``flowkit scheduler``, and ``flowkit run``'s)."""
+    from flowkit.runtime import services, worker
+    from flowkit.runtime.child import when_ready
+
+    engine = database.create_engine(database_url or services.database_url())
+
+    def ready() -> bool:
+        database.ensure_schema(engine, migrate=False)
+        return True
+
+    if not when_ready(ready, stop, "the scheduler"):
+        return
+    log.info("scheduler polling %s every %ss", redact_url(engine.url), interval)
+    try:
+        Scheduler(engine, worker.broker, clock_from_env(), interval=interval,
+                  metrics_port=metrics_port).run(stop)
+    finally:
+        engine.dispose()

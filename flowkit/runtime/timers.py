@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pendulum
 
 from flowkit.machine import Retry, TimedOut, TimerFired
-from flowkit.runtime import transitions
+from flowkit.runtime import isolation, transitions
 from flowkit.runtime.batch import Batch, Runtime, open_batch
 from flowkit.store import RunRow
 from flowkit.store.repository import DueTimer
@@ -22,14 +22,60 @@ def tick(rt: Runtime, now: pendulum.DateTime | None = None,
     """Fire the timers due at ``now`` (see ``Engine.tick``). Returns how many fired."""
     fired = batches = 0
     while max_batches is None or batches < max_batches:
-        with open_batch(rt, now) as batch:
-            due, rows = rt.store.claim_due_timers(batch.conn, batch.now, rt.batch_size)
-            if not due:
-                return fired
-            fire(batch, due, rows)
-        fired += len(due)
+        claimed: list[str] = []
+        try:
+            count = _fire_next(rt, now, claimed)
+        except Exception as error:
+            if not claimed or not isolation.isolatable(error):
+                raise
+            isolation.batch_failed("timers", len(claimed), error)
+            count = isolation.split(claimed, error, lambda part: _fire_part(rt, now, part),
+                                    lambda run_id, failed: _fire_alone(rt, now, run_id, failed))
+        if not count:
+            return fired
+        fired += count
         batches += 1
     return fired
+
+
+def _fire_next(rt: Runtime, now: pendulum.DateTime | None, claimed: list[str]) -> int:
+    """Fire the next batch of due timers; the claimed runs go in ``claimed``."""
+    with open_batch(rt, now) as batch:
+        due, rows = rt.store.claim_due_timers(batch.conn, batch.now, rt.batch_size)
+        claimed.extend(d.run_id for d in due)
+        fire(batch, due, rows)
+    return len(due)
+
+
+def _fire_part(rt: Runtime, now: pendulum.DateTime | None, run_ids: Sequence[str]) -> int:
+    """Fire the timers of ``run_ids`` that are still due, in one transaction."""
+    with open_batch(rt, now) as batch:
+        due, rows = rt.store.claim_due_timers(batch.conn, batch.now, len(run_ids), run_ids)
+        fire(batch, due, rows)
+    return len(due)
+
+
+def _fire_alone(rt: Runtime, now: pendulum.DateTime | None, run_id: str,
+                error: Exception) -> int:
+    """Fire one run's timer that failed alone carefully; if even that fails, park the
+    run without resuming it."""
+    try:
+        with open_batch(rt, now) as batch:
+            batch.careful = True
+            due, rows = rt.store.claim_due_timers(batch.conn, batch.now, 1, [run_id])
+            fire(batch, due, rows)
+        return 1
+    except Exception as failed:
+        if not isolation.isolatable(failed):
+            raise
+        error = failed
+    with open_batch(rt, now) as batch:
+        due, rows = rt.store.claim_due_timers(batch.conn, batch.now, 1, [run_id])
+        for timer in due:
+            row = rows[run_id]
+            isolation.park(batch, row, f"firing its {timer.kind} timer (run {run_id} of "
+                           f"{row.flow!r} at step {timer.step!r})", error)
+    return 1
 
 
 def fire(batch: Batch, due: Sequence[DueTimer], rows: dict[str, RunRow]) -> None:
@@ -43,4 +89,5 @@ def fire(batch: Batch, due: Sequence[DueTimer], rows: dict[str, RunRow]) -> None
         lateness = (batch.now - timer.due_at).total_seconds()
         for hook in batch.rt.hooks:
             hook.timer_fired(row.flow, timer.kind, lateness)
-        transitions.transition(batch, row, INPUTS[timer.kind]())
+        with isolation.guarded(batch, row, f"firing its {timer.kind} timer"):
+            transitions.transition(batch, row, INPUTS[timer.kind]())

@@ -21,7 +21,7 @@ from flowkit.machine import (
     Start,
     Suspended,
 )
-from flowkit.runtime import history
+from flowkit.runtime import history, isolation
 from flowkit.runtime.actions import RetryLater, drive
 from flowkit.runtime.batch import Batch
 from flowkit.store import LIVE, RunRow
@@ -45,11 +45,13 @@ def start(batch: Batch, flow: Flow, user_id: str, payload: dict[str, Any], run_i
         created_at=batch.now, updated_at=batch.now,
     )
     batch.runs_by_user[user_id].append(row)
-    batch.changes.put(row, new=True)
-    history.add(batch, row.id, HistoryEntry(batch.now, "started", None, {"event": payload}))
-    for hook in batch.rt.hooks:
-        hook.after_start(flow.name, user_id)
-    transition(batch, row, Start())
+    with isolation.guarded(batch, row, "starting it", new=True):
+        batch.changes.put(row, new=True)
+        history.add(batch, row.id, HistoryEntry(batch.now, "started", None,
+                                                {"event": payload}))
+        for hook in batch.rt.hooks:
+            hook.after_start(flow.name, user_id)
+        transition(batch, row, Start())
     return row.id
 
 

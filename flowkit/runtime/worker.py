@@ -8,12 +8,18 @@ duplicate message finds nothing to do and a lost one is re-sent by the scheduler
 Environment: ``REDIS_URL`` (required), ``DATABASE_URL``, ``FLOWKIT_FLOWS`` (sources of
 flows separated by ``os.pathsep``; default automations/ and tracks/ of the working
 directory), ``FLOWKIT_METRICS_PORT`` (serve Prometheus metrics), ``FLOWKIT_LOG_LEVEL``.
+
+An outage of the database (or of Redis, when a worker sends a follow-up message) does not
+fail a message: the worker logs it (throttled), waits with backoff, and acknowledges the
+message; the work is still in SQL and the scheduler nudges again once it can read it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from collections.abc import Callable
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -21,7 +27,7 @@ from dramatiq.middleware import Middleware
 
 from flowkit.clock import clock_from_env
 from flowkit.errors import ConfigurationError
-from flowkit.runtime import logs, services
+from flowkit.runtime import faults, logs, services
 from flowkit.runtime.engine import Engine
 from flowkit.runtime.hooks import Hooks
 from flowkit.store.repository import SHARDS
@@ -87,6 +93,26 @@ def get_engine() -> Engine:
         return _engine
 
 
+_backoff = faults.Backoff(first=0.2, most=5.0)
+
+
+def _outlasting_outages(work: Callable[[], None], what: str) -> None:
+    """Do ``work``; if the database or Redis is unreachable, log it (throttled), wait
+    with backoff, and return: the message is only a nudge, and the scheduler sends
+    another once the work can be read again."""
+    try:
+        work()
+    except Exception as error:
+        problem = faults.transient(error)
+        if problem is None:
+            raise
+        logs.fault(f"{what} waits for {problem.service}: {problem}", error,
+                   kind=f"worker:{problem.service}")
+        _backoff.wait()
+    else:
+        _backoff.succeeded()
+
+
 def close_engine() -> None:
     global _engine
     with _engine_lock:
@@ -103,21 +129,30 @@ def route_events(shard: int) -> None:
     """Route the shard's waiting events, if no other worker is routing it."""
     if not 0 <= shard < SHARDS:
         raise ValueError(f"no shard {shard}")
-    engine = get_engine()
-    routed = engine.route(shard, max_batches=MAX_BATCHES_PER_MESSAGE)
-    if routed >= engine.batch_size * MAX_BATCHES_PER_MESSAGE:
-        route_events.send(shard)  # more waits: let the next free worker go on
+
+    def route() -> None:
+        engine = get_engine()
+        routed = engine.route(shard, max_batches=MAX_BATCHES_PER_MESSAGE)
+        if routed >= engine.batch_size * MAX_BATCHES_PER_MESSAGE:
+            route_events.send(shard)  # more waits: let the next free worker go on
+
+    _outlasting_outages(route, "routing")
 
 
 @dramatiq.actor(queue_name=TIMERS_QUEUE, max_retries=20, min_backoff=100,
                 max_backoff=30_000, time_limit=600_000, priority=0)
 def fire_timers() -> None:
     """Fire due timers, a batch per transaction, skipping those others hold."""
-    engine = get_engine()
-    fired = engine.tick(max_batches=MAX_BATCHES_PER_MESSAGE)
-    if fired >= engine.batch_size * MAX_BATCHES_PER_MESSAGE:
-        fire_timers.send()
+    def fire() -> None:
+        engine = get_engine()
+        fired = engine.tick(max_batches=MAX_BATCHES_PER_MESSAGE)
+        if fired >= engine.batch_size * MAX_BATCHES_PER_MESSAGE:
+            fire_timers.send()
+
+    _outlasting_outages(fire, "firing timers")
 
 
 logs.configure()
+for _handler in logging.getLogger().handlers:  # Dramatiq's own lines, under its CLI too
+    _handler.addFilter(logs.throttle())
 

@@ -43,7 +43,7 @@ def create_engine(url: str | None = None) -> sa.Engine:
         # went on seq-scanning users after they had grown to thousands (0.75 s a
         # batch). Custom plans cost a little planning per statement and stay right.
         return sa.create_engine(
-            url, pool_pre_ping=True,
+            url, pool_pre_ping=True, hide_parameters=not debug_sql(),
             connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
     options: dict[str, Any] = {}
     memory = url in (MEMORY_URL, "sqlite:///:memory:")
@@ -51,9 +51,15 @@ def create_engine(url: str | None = None) -> sa.Engine:
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
         options = {"connect_args": {"timeout": 30}}
-    engine = sa.create_engine(url, **options)
+    engine = sa.create_engine(url, hide_parameters=not debug_sql(), **options)
     _sqlite_transactions(engine, wal=not memory)
     return engine
+
+
+def debug_sql() -> bool:
+    """Whether database errors and logs show a statement's bind parameters (user ids,
+    action arguments): only with FLOWKIT_DEBUG_SQL=1, never by default."""
+    return os.environ.get("FLOWKIT_DEBUG_SQL", "").lower() in ("1", "true", "yes", "on")
 
 
 def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:

@@ -16,6 +16,7 @@ import pendulum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from flowkit.addresses import optional_email
 from flowkit.store import schema as t
 from flowkit.store.bulk import insert_rows
 
@@ -134,6 +135,9 @@ class Store:
     # -- users ----------------------------------------------------------------
 
     def upsert_users(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Create or update users; an ``email`` is checked (``flowkit.addresses``)."""
+        rows = [{**r, "email": optional_email(r["email"], where=f"user {r['id']}")}
+                if "email" in r else r for r in rows]
         insert_rows(conn, t.users, rows, conflict="update")
 
     def ensure_users(self, conn: sa.Connection, user_ids: Iterable[str]) -> None:
@@ -175,6 +179,27 @@ class Store:
         query = query.order_by(t.events.c.seq).limit(limit)
         return [EventRow(r.seq, r.key, r.name, r.user_id, r.payload, r.at)
                 for r in conn.execute(query)]
+
+    def unrouted_among(self, conn: sa.Connection, seqs: Sequence[int]) -> list[EventRow]:
+        """The events of ``seqs`` that are not yet routed, oldest first."""
+        query = (sa.select(t.events).where(self._among(t.events.c.seq, seqs),
+                                           t.events.c.routed == sa.false())
+                 .order_by(t.events.c.seq))
+        return [EventRow(r.seq, r.key, r.name, r.user_id, r.payload, r.at)
+                for r in conn.execute(query)]
+
+    def reject_event(self, conn: sa.Connection, seq: int, error: str) -> None:
+        """Mark the event routed without routing it, keeping why."""
+        conn.execute(sa.update(t.events).where(t.events.c.seq == seq)
+                     .values(routed=True, error=error))
+
+    def rejected_events(self, conn: sa.Connection) -> list[dict[str, Any]]:
+        """The events rejected by routing, oldest first: key, name, user_id, at, error."""
+        columns = (t.events.c.key, t.events.c.name, t.events.c.user_id, t.events.c.at,
+                   t.events.c.error)
+        query = sa.select(*columns).where(t.events.c.error.is_not(None)).order_by(
+            t.events.c.seq)
+        return [dict(r._mapping) for r in conn.execute(query)]
 
     def pending_shards(self, conn: sa.Connection) -> dict[int, pendulum.DateTime]:
         """Shards with events to route, and when their oldest such event arrived."""
@@ -241,9 +266,11 @@ class Store:
 
     # -- timers ---------------------------------------------------------------
 
-    def claim_due_timers(self, conn: sa.Connection, now: pendulum.DateTime, limit: int
+    def claim_due_timers(self, conn: sa.Connection, now: pendulum.DateTime, limit: int,
+                         run_ids: Sequence[str] | None = None
                          ) -> tuple[list[DueTimer], dict[str, RunRow]]:
-        """Take up to ``limit`` due timers, earliest first, with their runs locked.
+        """Take up to ``limit`` due timers (of ``run_ids`` only, if given), earliest first,
+        with their runs locked.
 
         Returns the claimed timers and their runs by id. The
         timers are deleted in the caller's transaction, so each fires once. On
@@ -253,6 +280,8 @@ class Store:
         """
         query = (sa.select(t.timers).where(t.timers.c.due_at <= now)
                  .order_by(t.timers.c.due_at, t.timers.c.run_id).limit(limit))
+        if run_ids is not None:
+            query = query.where(self._among(t.timers.c.run_id, run_ids))
         due = [DueTimer(r.run_id, r.step, r.kind, r.due_at)
                for r in conn.execute(self._for_update(query, skip_locked=True))]
         if not due:

@@ -76,6 +76,7 @@ users = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("fields", Json, nullable=False),
 )
+sa.Index("ix_flowkit_users_lower_email", sa.func.lower(users.c.email))  # the console's search
 
 runs = sa.Table(
     "flowkit_runs", metadata,
@@ -96,7 +97,14 @@ runs = sa.Table(
     sa.Index(None, "user_id", "flow"),
     sa.Index(None, "flow", "status"),
     sa.Index(None, "status", "updated_at"),
+    sa.Index(None, "created_at", "flow"),  # the console's starts per day
 )
+
+# The console's runs resting at each step of a flow, counted and listed (partial: only
+# the runs that rest somewhere, a small part of a big table).
+_RESTING = ("waiting", "running", "parked", "failed")
+sa.Index("ix_flowkit_runs_resting", runs.c.flow, runs.c.step, runs.c.updated_at, runs.c.status,
+         postgresql_where=runs.c.status.in_(_RESTING), sqlite_where=runs.c.status.in_(_RESTING))
 
 timers = sa.Table(
     "flowkit_timers", metadata,
@@ -130,6 +138,8 @@ events = sa.Table(
     # (always in one shard) are applied in order, and shards go in parallel.
     sa.Column("shard", sa.SmallInteger, nullable=False),
     sa.Column("routed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Why the event was rejected instead of routed (it is marked routed), else NULL.
+    sa.Column("error", sa.Text),
     sa.Index(None, "routed", "shard", "seq"),
     sa.Index(None, "user_id", "seq"),
 )

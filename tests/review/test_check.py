@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -83,6 +84,26 @@ def test_a_longer_cycle_and_one_through_a_track_joined_automation_are_found(
     cycles = of("track-cycle", findings(path))
     assert [f.flow for f in cycles] == ["a", "b", "after-c"]
     assert "cycle a → b → c → after-c → a" in cycles[0].message
+
+
+def test_a_cycle_through_an_automation_on_every_track_joined_is_found(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, "fkc_cycle_any_join", '''
+        from flowkit import automation, on, track
+        from flowkit.lms import add_to_track
+
+        @track("a")
+        async def a(run):
+            pass
+
+        @automation(name="on-any-join")
+        @on("track.joined")
+        async def on_any_join(run):
+            await add_to_track("a")
+    ''')
+    cycles = of("track-cycle", findings(path))
+    assert [(f.flow, f.line) for f in cycles] == [("on-any-join", 12)]
+    assert "cycle on-any-join → a → on-any-join" in cycles[0].message
 
 
 def test_a_chain_without_a_way_back_is_no_cycle(tmp_path: Path) -> None:
@@ -352,6 +373,77 @@ def test_a_module_that_does_not_compile_is_a_finding_and_the_rest_is_checked(
         ("fkc_broken.py", 7, "import"), ("fkc_failing.py", 1, "import"),
         ("fkc_typo.py", 4, "unknown-event")]
     assert "no settings" in found[1].message
+
+
+def test_a_flow_that_does_not_compile_leaves_its_neighbours_checked_and_drawn(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "automations"
+    folder.mkdir()
+    write(folder, "mixed", '''
+        from flowkit import on, wait
+        from flowkit.lms import send_email
+
+        @on("user.signed_up")
+        async def broken(run):
+            try:
+                await wait(days=1)
+            except Exception:
+                pass
+
+        @on("user.signed_up")
+        async def kept(run):
+            await wait(days=1)
+            await send_email("welcome", subject="Hi")
+    ''')
+    write(folder, "no_import", "import fkc_no_such_module\n")
+    write(folder, "other", '''
+        from flowkit import on, wait
+
+        @on("user.signed_up")
+        async def other(run):
+            await wait(days=2)
+    ''')
+    report = check([folder], Options(config=None))
+    assert sorted(f.name for f in report.flows) == ["kept", "other"]
+    assert [(Path(f.file).name, f.line, f.flow, f.check) for f in report.findings
+            if f.check == "import"] == [("mixed.py", 8, "broken", "import"),
+                                        ("no_import.py", 1, "no_import", "import")]
+    drawn = CliRunner().invoke(main, ["graph", "kept", "--sources", str(folder)])
+    assert drawn.exit_code == 0, drawn.output
+    assert "send_email('welcome', subject='Hi')" in drawn.output
+    with pytest.raises(CompileError, match="in flow 'broken'"):
+        load_flows([folder])  # what `flowkit run` loads: it refuses to start
+
+
+def test_another_package_named_like_the_flow_folder_does_not_shadow_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    imposter = tmp_path / "elsewhere" / "tracks"
+    imposter.mkdir(parents=True)
+    (imposter / "__init__.py").write_text("")
+    write(imposter, "alpha", '''
+        from flowkit import track
+
+        @track("imposter")
+        async def imposter(run):
+            pass
+    ''')
+    monkeypatch.syspath_prepend(str(tmp_path / "elsewhere"))
+    for name in ("tracks", "tracks.alpha"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import tracks.alpha  # type: ignore[import-not-found]
+
+    project = tmp_path / "school" / "tracks"
+    project.mkdir(parents=True)
+    write(project, "alpha", '''
+        from flowkit import track
+
+        @track("alpha")
+        async def alpha(run):
+            pass
+    ''')
+    assert [f.name for f in load_flows([project])] == ["alpha"]
+    assert [f.name for f in check([project], Options(config=None)).flows] == ["alpha"]
+    assert sys.modules["tracks.alpha"] is tracks.alpha  # the other package is untouched
 
 
 # -- the project -----------------------------------------------------------------------

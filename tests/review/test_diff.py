@@ -63,7 +63,9 @@ def test_diff_reports_steps_and_the_runs_a_change_strands(
     report = flowkit(path, env, "diff", "HEAD", "--database-url", url)
     assert report.returncode == 1, report.stderr
     md = report.stdout
-    assert "#### `drip` (changed" in md and "**strands 2 waiting run(s)**" in md
+    assert "#### `drip` (changed" in md and "**2 waiting runs would be stranded (2)**" in md
+    assert ("⛔ **strand**: 2 runs waiting at `wait:2d` will be stranded: the new version "
+            "has no such step (`wait:3d` took its place)") in md
     assert "| `wait:2d` | removed | `wait(days=2)` |  | 2 |" in md
     assert "| `wait:3d` | added |  | `wait(days=3)` | 0 |" in md
     assert "| `note:tip` | added |  | `note('tip')` | 0 |" in md
@@ -74,6 +76,10 @@ def test_diff_reports_steps_and_the_runs_a_change_strands(
         "drip", 2, False)
     assert flowkit(path, env, "diff", "HEAD", "--database-url", url,
                    "--allow-stranded").returncode == 0
+    assert flowkit(path, env, "diff", "HEAD", "--database-url", url,
+                   "--allow", "strand").returncode == 0
+    assert flowkit(path, env, "diff", "HEAD", "--database-url", url,
+                   "--allow", "repeat,skip").returncode == 1
 
     # the waiting runs are moved to the new wait: nothing is stranded any more
     moved = flowkit(path, env, "runs", "migrate", "--flow", "drip", "--from", "wait:2d",
@@ -81,6 +87,8 @@ def test_diff_reports_steps_and_the_runs_a_change_strands(
     assert moved.stdout.strip() == "moved 2 run(s) of drip from wait:2d to wait:3d"
     again = flowkit(path, env, "diff", "HEAD", "--database-url", url)
     assert again.returncode == 0
+    assert "compatible with the runs waiting now" in again.stdout
+    assert "stranded" not in again.stdout
     assert "| `wait:2d` | removed | `wait(days=2)` |  | 0 |" in again.stdout
 
 
@@ -89,9 +97,11 @@ def test_a_change_that_keeps_every_wait_is_compatible(
     path, env = repo
     (path / "automations" / "drip.py").write_text(V1.replace('"reminder"', '"reminder!"'))
     report = flowkit(path, env, "diff", "HEAD", "--database-url", env["DATABASE_URL"])
-    assert report.returncode == 0
-    assert "compatible with waiting runs" in report.stdout
+    assert report.returncode == 0, report.stdout
+    assert "compatible with the runs waiting now" in report.stdout
     assert "| `note:reminder` | removed |" in report.stdout  # a different literal, a new id
+    assert ("changed: 2 runs waiting at `wait:2d` will run `note('reminder!')` instead of "
+            "`note('reminder')`") in report.stdout
 
 
 def test_no_change_and_a_bad_ref(repo: tuple[Path, dict[str, str]]) -> None:
@@ -100,3 +110,26 @@ def test_no_change_and_a_bad_ref(repo: tuple[Path, dict[str, str]]) -> None:
     bad = flowkit(path, env, "diff", "no-such-ref")
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: cannot read 'no-such-ref'")
+
+
+def test_the_markdown_comment_has_counts_consequences_and_both_diagrams(
+        repo: tuple[Path, dict[str, str]]) -> None:
+    path, env = repo
+    moved = V1.replace('    await note("welcome")\n    await wait(days=2)\n',
+                       '    await wait(days=2)\n    await note("welcome")\n')
+    (path / "automations" / "drip.py").write_text(moved)
+
+    report = flowkit(path, env, "diff", "HEAD", "--format", "markdown",
+                     "--database-url", env["DATABASE_URL"])
+
+    assert report.returncode == 1
+    md = report.stdout
+    assert md.startswith("<!-- flowkit diff -->\n## flowkit diff against `HEAD`\n")
+    assert ("**1 flow changed; 2 waiting runs would repeat an action (2)** (unacknowledged: "
+            "`flowkit diff` fails until a reviewer passes `--allow repeat`).") in md
+    assert ("⚠️ **repeat**: 2 runs waiting at `wait:2d` will run `note('welcome')` again"
+            in md)
+    before, after = md.split("**Before**")[1].split("**After**")
+    assert before.index("s_note_welcome") < before.index("s_wait_2d")
+    assert "```mermaid" in before and "```mermaid" in after
+    assert after.index("s_wait_2d") < after.index("s_note_welcome")
