@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flowkit._redact import redact_url
+
 
 class FlowkitError(Exception):
     """Base class of every flowkit error."""
@@ -122,7 +124,7 @@ class SmtpUrlError(FlowkitError, ValueError):
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem
-        super().__init__(f"SMTP_URL {url!r}: {problem}; write it as "
+        super().__init__(f"SMTP_URL {redact_url(url)!r}: {problem}; write it as "
                          "smtp://user:password@host:587?starttls=1 or smtps://host")
 
 
@@ -131,10 +133,10 @@ class SmtpUnavailableError(FlowkitError, ConnectionError):
     sender. The batch's unsent rows are kept for the next delivery; ``sent`` went out."""
 
     def __init__(self, url: object, reason: str, sent: int) -> None:
-        self.url = str(url)
+        self.url = redact_url(url)
         self.reason = reason
         self.sent = sent
-        super().__init__(f"cannot send email through {url}: {reason} ({sent} sent before "
+        super().__init__(f"cannot send email through {self.url}: {reason} ({sent} sent before "
                          "that; the rest stay queued for the next delivery)")
 
 

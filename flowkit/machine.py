@@ -168,7 +168,7 @@ class Machine:
                 f"the run rests at step {gone.args[0]!r}, which version {self.flow.version} "
                 f"of {self.flow.name!r} no longer has; move it to a step of this version "
                 f"(`flowkit runs migrate --flow {self.flow.name} --from {gone.args[0]} --to "
-                f"STEP`), or end it (`flowkit runs end {run.id}`)"
+                f"STEP`), or end it (`flowkit runs end {run.id} --reason ...`)"
             )
         except NameError as error:
             if error.name in self.flow.ir.locals and error.name not in saved \
@@ -182,7 +182,8 @@ class Machine:
         if isinstance(outcome, Suspended):
             problem = _unsaveable(state.locals)
             if problem:
-                return Parked(f"at step {outcome.step!r}: {problem}")
+                return Parked(f"at step {outcome.step!r}: {problem}; this run cannot go "
+                              f"on: `flowkit runs end {run.id} --reason ...`")
         return outcome
 
     def _lost(self, state: RunState, run: Run, name: str, kind: str) -> str:
@@ -192,17 +193,17 @@ class Machine:
             and node.kind == "action" else "the step"
         return (f"at step {state.step!r}: local variable {name!r} held a {kind}, which "
                 f"could not be saved when the run stopped there, so {doing} cannot run; "
-                "keep only JSON values (str, int, float, bool, None, list, dict, dates and "
-                f"durations) in locals that live across an action or a wait, or `del` "
-                f"{name} before it; deploy that and `flowkit runs retry {run.id}`, or "
-                f"`flowkit runs end {run.id}`")
+                "keep only JSON values (str, int, float, bool, None, list, dict, dates, "
+                f"durations and sets) in locals that live across an action or a wait, or `del` "
+                f"{name} before it, for the runs to come; this one cannot go on: "
+                f"`flowkit runs end {run.id} --reason ...`")
 
     def _missing_local(self, error: NameError, run: Run) -> str:
         return (f"{self._describe(error)}: the run's saved state has no local variable "
                 f"{error.name!r}, which this version of {self.flow.name!r} reads: the run "
                 "began under a version that named it otherwise; give the variable its old "
                 f"name, or move the run (`flowkit runs migrate`) or end it "
-                f"(`flowkit runs end {run.id}`)")
+                f"(`flowkit runs end {run.id} --reason ...`)")
 
     # -- internals ------------------------------------------------------------
 
@@ -382,7 +383,7 @@ def _unsaveable(values: dict[str, Any]) -> str | None:
                 return (
                     f"local variable {name!r} holds a {type(value).__name__} ({error}), "
                     "which cannot be saved across a wait; keep only JSON values (str, int, "
-                    "float, bool, None, list, dict, dates and durations) in locals that "
+                    "float, bool, None, list, dict, dates, durations and sets) in locals that "
                     "live across a wait, or `del` it before the wait"
                 )
     return None

@@ -2327,4 +2327,4 @@ def test_a_local_that_cannot_be_saved_parks_the_action_about_to_be_retried(tmp_p
     reason = run.reason or ""
     assert "local variable 'shout' held a function" in reason
     assert "the action about to be retried" in reason
-    assert f"flowkit runs end {run.id}" in reason
+    assert f"flowkit runs end {run.id} --reason" in reason

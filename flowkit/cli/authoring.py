@@ -138,10 +138,14 @@ def diff(ref: str, database_url: str | None, fmt: str, as_json: bool,
 
 @main.command("check")
 @click.argument("paths", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True,
+              help="One line per finding, a pull-request comment, or JSON.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
 @click.option("--max-messages-per-day", type=click.IntRange(min=1), default=3,
               show_default=True, help="The most messages a flow may send a user in a day.")
-def check_command(paths: tuple[str, ...], as_json: bool, max_messages_per_day: int) -> None:
+def check_command(paths: tuple[str, ...], fmt: str, as_json: bool,
+                  max_messages_per_day: int) -> None:
     """Check flows before they run: enrollment cycles, track destinations, unknown
     events, email templates and placeholders, unreachable steps, messages per day,
     duplicate names. One finding per line (file:line: severity: flow: message [check]
@@ -152,8 +156,12 @@ def check_command(paths: tuple[str, ...], as_json: bool, max_messages_per_day: i
     from flowkit.review.check import Options, check
 
     report = check(list(paths), Options(max_messages_per_day=max_messages_per_day))
-    if as_json:
+    if as_json or fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        from flowkit.review.check_report import comment
+
+        click.echo(comment(report), nl=False)
     else:
         for finding in report.findings:
             click.echo(str(finding))

@@ -50,8 +50,14 @@ def status(database_url: str | None) -> None:
     click.echo("runs:")
     if not counts:
         click.echo("  none")
+    from flowkit.runtime.discovery import flow_names
+
+    known = flow_names()
     for (flow, run_status), n in sorted(counts.items()):
-        click.echo(f"  {flow:<24} {run_status:<10} {n}")
+        gone = "" if known is None or flow in known \
+            or run_status not in ("waiting", "running", "parked") \
+            else f"  (flow gone from the code: `flowkit runs end --flow {flow} --reason ...`)"
+        click.echo(f"  {flow:<24} {run_status:<10} {n}{gone}")
     late = f", oldest due since {oldest:%Y-%m-%d %H:%M:%S}" if oldest else ""
     click.echo(f"timers: {timers} ({due} due now{late}; next {nxt or 'none'})")
     click.echo(f"events waiting to be routed: {unrouted}")

@@ -10,6 +10,10 @@ import click
 
 from flowkit.cli._group import main
 
+_RESERVED = {"event": "the event's name is the first argument",
+             "user": "give the user with --user",
+             "idempotency_key": "give the key with --key"}
+
 
 def _value(text: str) -> Any:
     try:
@@ -37,6 +41,20 @@ class _Nudge:
                 raise
 
 
+def _not_stored(error: Exception, event: str, user: str) -> Exception | None:
+    """The database problem behind ``error`` as one line that says the event is not
+    stored (so sending it again is right); None for other errors."""
+    from flowkit.errors import ServiceError
+    from flowkit.runtime.faults import diagnose
+
+    problem = diagnose(error)
+    if problem is None:
+        return None
+    return ServiceError(f"{event} for {user} was not stored: {problem}",
+                        service=problem.service, kind=problem.kind,
+                        transient=problem.transient)
+
+
 @main.command()
 @click.argument("event")
 @click.argument("fields", nargs=-1)
@@ -56,6 +74,8 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
         name, sep, value = field.partition("=")
         if not sep or not name:
             raise EventError(f"payload fields are key=value, got {field!r}")
+        if name in _RESERVED:
+            raise EventError(f"payload field {name!r} is reserved: {_RESERVED[name]}")
         payload[name] = _value(value)
     from flowkit.runtime import services
 
@@ -66,8 +86,14 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
         from flowkit.runtime.worker import DramatiqDispatcher
 
         dispatcher = _Nudge(DramatiqDispatcher())
-    with Engine(database_url or services.database_url(), dispatcher=dispatcher) as engine:
-        result = engine.emit(event, user, idempotency_key=key, **payload)
+    try:
+        with Engine(database_url or services.database_url(), dispatcher=dispatcher) as engine:
+            result = engine.emit(event, user, idempotency_key=key, **payload)
+    except Exception as error:
+        problem = _not_stored(error, event, user)
+        if problem is None:
+            raise
+        raise problem from error
     if result.duplicate:
         click.echo(f"{event} for {user}: duplicate of an earlier event (key {result.key}), "
                    "dropped")

@@ -3,7 +3,9 @@ and a POST (CSRF-checked by the guard) that does it and goes back to where it sh
 
 from __future__ import annotations
 
+import time
 import urllib.parse
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -32,18 +34,49 @@ def _safe_next(request: Request, target: str) -> str:
     return target
 
 
+class Throttle:
+    """At most ``attempts`` failed sign-ins per client address in ``seconds``; then the
+    address waits (a guessed password costs a minute per few tries)."""
+
+    def __init__(self, attempts: int = 5, seconds: float = 60.0) -> None:
+        self.attempts, self.seconds = attempts, seconds
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, client: str) -> deque[float]:
+        failures = self.failures[client]
+        while failures and failures[0] < time.monotonic() - self.seconds:
+            failures.popleft()
+        return failures
+
+    def blocked(self, client: str) -> bool:
+        return len(self._recent(client)) >= self.attempts
+
+    def failed(self, client: str) -> None:
+        if len(self.failures) > 10_000:  # forget everyone rather than grow without end
+            self.failures.clear()
+        self._recent(client).append(time.monotonic())
+
+
 def signin_endpoint(console: Console) -> Callable[[Request], Awaitable[Response]]:
+    throttle = Throttle()
+
     async def signin(request: Request) -> Response:
         target = _safe_next(request, request.query_params.get("next", ""))
+        client = request.client.host if request.client else ""
         if identify(request, console.keys) is not None and request.method == "GET":
             return RedirectResponse(target, 303)
         if request.method == "GET":
             return console.render(request, "signin.html", next=target, error="")
+        if throttle.blocked(client):
+            return console.render(request, "signin.html", 429, next=target,
+                                  error="Too many wrong passwords: wait a minute.")
         form = dict(urllib.parse.parse_qsl((await request.body())[:16384].decode(
             "utf-8", "replace")))
         name = form.get("name", "").strip()[:80]
         role = console.settings.role_of(form.get("password", ""))
         if role is None or not name:
+            if name:
+                throttle.failed(client)
             error = "Give your name." if not name else "That password is not right."
             return console.render(request, "signin.html", 401, next=target, error=error,
                                   name=name)

@@ -17,15 +17,19 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flowkit.clock import clock_from_env
 from flowkit.console import actions, pages
 from flowkit.console.auth import Keys, Session, identify, root_path
 from flowkit.console.settings import ConsoleSettings
+from flowkit.console.tally import Tally
 from flowkit.runtime.engine import Engine
 
 HERE = Path(__file__).parent
@@ -39,7 +43,11 @@ class Console:
     def __init__(self, database_url: str, settings: ConsoleSettings) -> None:
         self.settings = settings
         self.keys = Keys(settings)
-        self.engine = Engine(database_url, settings.flows)
+        # The workers' clock (scaled in `flowkit run --demo`), so "today" and the
+        # tally's settled runs agree with the times they write.
+        self.engine = Engine(database_url, settings.flows, clock=clock_from_env())
+        self.tally = Tally(self.engine.db, self.engine.clock, settings.counts_seconds)
+        self.tally.warm()
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.filters.update(pages.FILTERS)
 
@@ -105,6 +113,34 @@ DEMO_ONLY = ("The flowkit console runs in demo mode, without passwords: it answe
              "machine (loopback) only. Set FLOWKIT_CONSOLE_PASSWORD to open it further.\n")
 
 
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; "
+                                 b"frame-ancestors 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Pages of this origin only: no inline or foreign script, no framing (so no page
+    of another site can lay a repair button under a click)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def _off() -> Starlette:
     async def off(request: Request) -> Response:
         return PlainTextResponse(OFF, 403)
@@ -150,6 +186,7 @@ def create_app(database_url: str, settings: ConsoleSettings | None = None) -> St
         yield
         console.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(SecurityHeaders)])
     app.state.console = console  # serve, mounting it, closes it with app.state.console.close()
     return app

@@ -182,9 +182,10 @@ def _edge(edge: GraphEdge, lay: Layout, lane: float) -> str:
     else:
         x1, y1, x2, y2 = a.x, a.y + a.h, b.x, b.y
         bend = max((y2 - y1) / 2, 16)
-        path = (f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} "
-                f"{x2:.1f},{y2 - 2:.1f}")
-        lx, ly = (x1 + x2) / 2, (y1 + y2) / 2
+        side = _detour(a, b, lay)  # past the boxes of the rows it skips, on their right
+        path = (f"M{x1:.1f},{y1:.1f} C{x1 + side * 4 / 3:.1f},{y1 + bend:.1f} "
+                f"{x2 + side * 4 / 3:.1f},{y2 - bend:.1f} {x2:.1f},{y2 - 2:.1f}")
+        lx, ly = (x1 + x2) / 2 + side, (y1 + y2) / 2
     label = ""
     if edge.label:
         w = len(edge.label) * CHAR_W + 8
@@ -193,6 +194,21 @@ def _edge(edge: GraphEdge, lay: Layout, lane: float) -> str:
                  f'<text x="{lx:.1f}" y="{ly + 3:.1f}" text-anchor="middle">'
                  f'{escape(edge.label)}</text>')
     return f'<g class="edge"><path d="{path}" marker-end="url(#arrow)"/>{label}</g>'
+
+
+def _detour(a: Box, b: Box, lay: Layout) -> float:
+    """How far (right if positive, left if negative) an edge from ``a`` to ``b`` must
+    bow to pass the boxes of the rows between them: 0 when none is in its way, else
+    around their nearer side."""
+    left = right = 0.0
+    for box in lay.boxes.values():
+        if a.layer < box.layer < b.layer:
+            t = (box.y + box.h / 2 - (a.y + a.h)) / max(b.y - (a.y + a.h), 1.0)
+            x = a.x + (b.x - a.x) * t
+            if box.x - box.w / 2 - 8 <= x <= box.x + box.w / 2 + 8:
+                left = min(left, box.x - box.w / 2 - x - 20)
+                right = max(right, box.x + box.w / 2 - x + 20)
+    return right if right <= -left else left
 
 
 def _note(box: Box) -> str:

@@ -7,9 +7,8 @@ the run's history: for retry and end it is written first, so the timeline reads 
 retried" then what the retry did (and taken back if the engine refuses); for migrate,
 which moves a set of runs found by the engine, it is written for each run moved.
 
-``end_run`` ends one run the way an exit does (status ``exited``, its timer and event
-wait deleted in the same transaction); it is the one place to point at a shared
-``runs end`` once the runtime has one.
+``end_run`` ends one run through the runtime's ``end_runs``, what ``flowkit runs end``
+calls.
 """
 
 from __future__ import annotations
@@ -21,10 +20,9 @@ import sqlalchemy as sa
 from flowkit.console.auth import Session
 from flowkit.errors import RunStatusError, UnknownRunError
 from flowkit.runtime.engine import Engine
+from flowkit.runtime.operations import ENDABLE, Selection, end_runs
 from flowkit.store import Changes
 from flowkit.store import schema as t
-
-ENDABLE = ("waiting", "running", "parked", "failed")
 
 
 def _entry(engine: Engine, action: str, who: Session, step: str | None,
@@ -76,26 +74,17 @@ def migrate(engine: Engine, flow: str, from_step: str, to_step: str, who: Sessio
 
 
 def end_run(engine: Engine, run_id: str, who: Session, reason: str) -> None:
-    """End a live run now: it is ``exited`` with ``reason``, its timer and event wait
-    go with it, and nothing more of it runs."""
-    store = engine.store
+    """End a live, parked or failed run now, as ``flowkit runs end`` does (one way to end
+    runs): ``exited``, its timer and event wait gone, who and why in its history."""
     with engine.db.begin() as conn:
-        row = store.runs(conn, [run_id], lock=True).get(run_id)
-        if row is None:
-            raise UnknownRunError(f"no run has the id {run_id!r}")
-        if row.status not in ENDABLE:
-            raise RunStatusError(f"run {run_id} is {row.status}; only a run that waits, "
-                                 "runs, is parked or failed can be ended")
-        now = engine.clock.now()
-        text = f"ended by {who.name} in the console: {reason}" if reason else \
-            f"ended by {who.name} in the console"
-        row.status, row.reason, row.updated_at = "exited", text, now
-        changes = Changes()
-        changes.put(row)
-        changes.rest(run_id, None, None)
-        changes.history[run_id] = [
-            _entry(engine, "end", who, row.step, reason=reason),
-            {"at": now.isoformat(), "kind": "exited", "step": row.step,
-             "detail": {"reason": text}}]
-        changes.history_at[run_id] = now
-        store.write(conn, changes)
+        row = engine.store.runs(conn, [run_id]).get(run_id)
+    if row is None:
+        raise UnknownRunError(f"no run has the id {run_id!r}")
+    if row.status not in ENDABLE:
+        raise RunStatusError(f"run {run_id} is {row.status}; only a run that waits, "
+                             "runs, is parked or failed can be ended")
+    ended = end_runs(engine, Selection(runs=(run_id,)), reason=reason or "no reason given",
+                     by=who.name, how="in the console")
+    if not ended:  # it finished or was ended between the look and the end
+        raise RunStatusError(f"run {run_id} is no longer waiting, running, parked or "
+                             "failed; nothing was ended")

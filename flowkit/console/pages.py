@@ -12,7 +12,6 @@ import json
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-import pendulum
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -29,12 +28,18 @@ if TYPE_CHECKING:
 
 
 def _when(value: object) -> str:
+    """A moment in UTC, to the second (stored moments are UTC already)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        value = pendulum.parse(value)
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
     if isinstance(value, dt.datetime):
-        return pendulum.instance(value).in_timezone("UTC").format("YYYY-MM-DD HH:mm:ss")
+        if value.utcoffset():
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
@@ -78,8 +83,8 @@ def _today(console: Console) -> dt.date:
 
 def flows(console: Console, request: Request) -> Response:
     with console.engine.db.connect() as conn:
-        counts = queries.status_counts(conn)
-        starts = queries.starts_per_day(conn, _today(console))
+        counts, counted_at = console.tally.status_counts(conn)
+        starts = console.tally.starts_per_day(conn, _today(console))
     known = console.engine.flows
     names = sorted(set(known) | set(counts))
     rows = [{"name": name, "kind": known[name].kind if name in known else "(not loaded)",
@@ -88,7 +93,7 @@ def flows(console: Console, request: Request) -> Response:
              "spark": _sparkline(starts.get(name, [0] * 30))} for name in names]
     totals = {s: sum(c.get(s, 0) for c in counts.values()) for s in queries.STATUSES}
     return console.render(request, "flows.html", flows=rows, statuses=queries.STATUSES,
-                          totals=totals)
+                          totals=totals, counted_at=counted_at)
 
 
 # -- a flow ----------------------------------------------------------------------
@@ -118,7 +123,7 @@ def flow(console: Console, request: Request) -> Response:
     selected = request.query_params.get("step")
     with console.engine.db.connect() as conn:
         counts = queries.step_counts(conn, name)
-        status = queries.flow_status_counts(conn, name)
+        status = console.tally.status_counts(conn)[0].get(name, {})
         at_step = queries.runs_at(conn, name, selected) if selected else []
         versions = queries.versions(conn, name)
     base = f"{root_path(request)}/flows/{_quote(name)}"
@@ -127,6 +132,9 @@ def flow(console: Console, request: Request) -> Response:
     first, lines = _source(found)
     steps = [{"id": s.id, "kind": s.kind, "line": s.line, "counts": counts.get(s.id, {})}
              for s in found.ir.steps]
+    known = {s.id for s in found.ir.steps}
+    steps += [{"id": step, "kind": "not in the loaded version", "line": None,
+               "counts": counts[step]} for step in sorted(counts) if step not in known]
     return console.render(
         request, "flow.html", flow=found, svg=svg, steps=steps, selected=selected,
         at_step=at_step, versions=versions, status=status, statuses=queries.STATUSES,

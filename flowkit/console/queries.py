@@ -7,8 +7,8 @@ million (``bench/console.py`` measures it). Nothing here writes.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -23,62 +23,31 @@ PROBLEMS = ("parked", "failed")
 MESSAGES = ("send_email", "send_message", "send_notification")
 LIST_LIMIT = 100
 RUN_ID = "<run id>"
+SAMPLE = 20  # a problem group's newest runs whose reasons are read
+
+
+@attrs.frozen
+class ProblemReason:
+    """The problem runs of a group that stopped for one reason."""
+
+    reason: str
+    count: int  # among the runs read (all of the group's, unless the group is sampled)
+    runs: tuple[dict[str, Any], ...]  # id, user_id, updated_at; the oldest first
 
 
 @attrs.frozen
 class ProblemGroup:
-    """Parked or failed runs of one flow at one step for one reason."""
+    """Parked or failed runs of one flow at one step: how many (exact), since when, and
+    their reasons. ``sampled``: the group has more than ``SAMPLE`` runs, and the reasons
+    are those of its newest ``SAMPLE``."""
 
     flow: str
     step: str | None
     status: str
-    reason: str
     count: int
     oldest: pendulum.DateTime
-    runs: tuple[dict[str, Any], ...]  # id, user_id, updated_at; the oldest first
-
-
-def status_counts(conn: sa.Connection) -> dict[str, dict[str, int]]:
-    """flow -> status -> how many runs."""
-    runs = t.runs
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    query = sa.select(runs.c.flow, runs.c.status, sa.func.count()).group_by(
-        runs.c.flow, runs.c.status)
-    for flow, status, count in conn.execute(query):
-        out[flow][status] = int(count)
-    return dict(out)
-
-
-def flow_status_counts(conn: sa.Connection, flow: str) -> dict[str, int]:
-    """status -> how many runs of ``flow``."""
-    runs = t.runs
-    query = (sa.select(runs.c.status, sa.func.count()).where(runs.c.flow == flow)
-             .group_by(runs.c.status))
-    return {status: int(count) for status, count in conn.execute(query)}
-
-
-def _day(conn: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":
-        return sa.cast(column, sa.Date)
-    return sa.func.date(column)
-
-
-def starts_per_day(conn: sa.Connection, today: dt.date, days: int = 30
-                   ) -> dict[str, list[int]]:
-    """flow -> runs started on each of the last ``days`` days (UTC), oldest first."""
-    first = today - dt.timedelta(days=days - 1)
-    since = pendulum.datetime(first.year, first.month, first.day, tz="UTC")
-    runs = t.runs
-    day = _day(conn, runs.c.created_at).label("day")
-    query = (sa.select(runs.c.flow, day, sa.func.count())
-             .where(runs.c.created_at >= since).group_by(runs.c.flow, day))
-    out: dict[str, list[int]] = defaultdict(lambda: [0] * days)
-    for flow, when, count in conn.execute(query):
-        when = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
-        index = (when - first).days
-        if 0 <= index < days:
-            out[flow][index] = int(count)
-    return dict(out)
+    reasons: tuple[ProblemReason, ...]
+    sampled: bool
 
 
 def step_counts(conn: sa.Connection, flow: str) -> dict[str, dict[str, int]]:
@@ -111,13 +80,6 @@ def versions(conn: sa.Connection, flow: str) -> list[dict[str, Any]]:
     query = (sa.select(fv.c.version, fv.c.created_at).where(fv.c.flow == flow)
              .order_by(fv.c.created_at.desc()).limit(20))
     return [dict(r._mapping) for r in conn.execute(query)]
-
-
-def flow_ir(conn: sa.Connection, flow: str, version: str) -> dict[str, Any] | None:
-    fv = t.flow_versions
-    query = sa.select(fv.c.ir).where(fv.c.flow == flow, fv.c.version == version)
-    ir: dict[str, Any] | None = conn.execute(query).scalar_one_or_none()
-    return ir
 
 
 # -- one run -------------------------------------------------------------------------
@@ -187,35 +149,54 @@ def user_messages(conn: sa.Connection, user_id: str, limit: int = LIST_LIMIT
 
 # -- problems --------------------------------------------------------------------
 
-def problems(conn: sa.Connection, groups: int = 50, per_group: int = 20
-             ) -> list[ProblemGroup]:
-    """Parked and failed runs grouped by flow, step and reason, the biggest group first;
-    each with up to ``per_group`` of its runs, oldest first. A reason that names its own
-    run (``flowkit runs retry <id>``) is grouped with the id taken out.
+def problems(conn: sa.Connection, groups: int = 30, per_reason: int = 5,
+             sample: int = SAMPLE) -> list[ProblemGroup]:
+    """Parked and failed runs grouped by flow, step and status (exact counts, the biggest
+    group first), and within each by reason (a reason that names its own run, as
+    ``flowkit runs retry <id>`` does, is grouped with the id taken out).
 
-    One query: each problem run numbered within its group (a window), the first
-    ``per_group`` of each kept."""
+    The counts come from a small partial index; the reasons from each group's newest
+    ``sample`` runs, so the page costs the same with 100 or 100,000 problem runs."""
     runs = t.runs
-    reason = sa.func.coalesce(sa.func.replace(runs.c.reason, runs.c.id, RUN_ID), "")
-    group = (runs.c.flow, runs.c.step, runs.c.status, reason)
-    numbered = (sa.select(runs.c.flow, runs.c.step, runs.c.status, reason.label("reason"),
-                          runs.c.id, runs.c.user_id, runs.c.updated_at,
-                          sa.func.row_number().over(partition_by=group,
-                                                    order_by=runs.c.updated_at).label("n"),
-                          sa.func.count().over(partition_by=group).label("size"))
-                .where(runs.c.status.in_(PROBLEMS)).subquery())
-    rows = conn.execute(sa.select(numbered).where(numbered.c.n <= per_group)
-                        .order_by(numbered.c.size.desc(), numbered.c.flow, numbered.c.step,
-                                  numbered.c.reason, numbered.c.n))
-    found: dict[tuple[Any, ...], list[Any]] = {}
-    for row in rows:
-        found.setdefault((row.flow, row.step, row.status, row.reason, row.size), []).append(row)
+    totals = conn.execute(
+        sa.select(runs.c.flow, runs.c.step, runs.c.status, sa.func.count(),
+                  sa.func.min(runs.c.updated_at))
+        .where(runs.c.status.in_(PROBLEMS)).group_by(runs.c.flow, runs.c.step, runs.c.status)
+        .order_by(sa.func.count().desc(), runs.c.flow, runs.c.step).limit(groups)).all()
+    read: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = {}
+    for row in _newest(conn, totals, sample):
+        why = (row.reason or "(no reason recorded)").replace(row.id, RUN_ID)
+        read.setdefault((row.flow, row.step, row.status), {}).setdefault(why, []).append(
+            {"id": row.id, "user_id": row.user_id, "updated_at": row.updated_at})
     out = []
-    for (flow, step, status, why, size), members in list(found.items())[:groups]:
-        oldest = members[0].updated_at
+    for flow, step, status, count, oldest in totals:
+        reasons = sorted(
+            (ProblemReason(why, len(members), tuple(reversed(members[-per_reason:])))
+             for why, members in read.get((flow, step, status), {}).items()),
+            key=lambda r: (-r.count, r.reason))
         oldest = oldest if isinstance(oldest, pendulum.DateTime) else t.aware_utc(oldest)
-        out.append(ProblemGroup(
-            flow, step, status, why or "(no reason recorded)", int(size), oldest,
-            tuple({"id": r.id, "user_id": r.user_id, "updated_at": r.updated_at}
-                  for r in members)))
+        out.append(ProblemGroup(flow, step, status, int(count), oldest, tuple(reasons),
+                                sampled=sum(r.count for r in reasons) < count))
     return out
+
+
+def _newest(conn: sa.Connection, groups: Sequence[Any], limit: int) -> list[Any]:
+    """The newest ``limit`` runs of each (flow, step, status) group, newest first: one
+    statement, a ``UNION ALL`` of an index scan per group."""
+    if not groups:
+        return []
+    runs = t.runs
+    parts = [
+        sa.select(sa.select(runs.c.id, runs.c.flow, runs.c.step, runs.c.status,
+                            runs.c.reason, runs.c.user_id, runs.c.updated_at)
+                  .where(runs.c.flow == flow, _same(runs.c.step, step),
+                         runs.c.status == status)
+                  .order_by(runs.c.updated_at.desc()).limit(limit).subquery())
+        for flow, step, status, *_ in groups]
+    return list(conn.execute(sa.union_all(*parts)))
+
+
+def _same(column: sa.ColumnElement[Any], value: object) -> sa.ColumnElement[bool]:
+    """``column = value``, or ``IS NULL`` (an index serves both; IS NOT DISTINCT FROM
+    it does not)."""
+    return column.is_(None) if value is None else column == value

@@ -30,7 +30,9 @@ class ConsoleSettings:
     ``secure_cookies``: ``None`` marks the session cookie ``Secure`` when the request
     came over TLS (``https``, as uvicorn's ``--proxy-headers`` reports it behind a
     proxy); ``True``/``False`` force it. ``flows``: where the flows are (default: the
-    working directory's ``automations/`` and ``tracks/``).
+    working directory's ``automations/`` and ``tracks/``). ``poll_seconds``: how often
+    an open flow page refreshes its counts; ``counts_seconds``: how long the flows
+    page's counts are reused (``tally.py``).
     """
 
     operator_password: str | None = attrs.field(default=None, repr=False)
@@ -40,6 +42,7 @@ class ConsoleSettings:
     secure_cookies: bool | None = None
     session_hours: float = 12.0
     poll_seconds: float = 5.0
+    counts_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object

@@ -4,7 +4,8 @@ A run resting at a step (waiting at a wait or a ``wait_for``, or parked at any s
 resumes at the same step id in the new version. For each such step this module compares
 what the old and the new code would do from there on:
 
-- ``strand``: the new version has no such step; the run is parked when it resumes.
+- ``strand``: the new version has no such step, or reads a variable the run did not
+  save (a renamed one) before assigning it; the run is parked when it resumes.
 - ``repeat``: an action that ran before the step (and could not run again after it in
   the old code) comes after it in the new code: the run does it a second time.
 - ``skip``: an action that was still to come after the step no longer is (moved before
@@ -29,6 +30,7 @@ import attrs
 
 from flowkit.ir import FlowIR, JumpIf, Node, Step
 from flowkit.review._check_paths import successors
+from flowkit.review._effects_locals import missing_reads
 from flowkit.review.describe import shorten
 
 BLOCKING = ("strand", "repeat", "skip")
@@ -124,6 +126,12 @@ def _at(name: str, old: FlowIR, new: FlowIR, step: str, runs: int | None) -> lis
             runs, step, f"will not {_doing(was)}: `{sid}` was still to come and is {where}")))
     out += _later_changes(step, runs, old_steps, new_steps, after_old, after_new, pairs)
     out += _conditions(old, new, step, runs)
+    out += [Effect("strand", step, local, runs, _say(
+        runs, step, f"will be parked: the new code reads `{local}` (line {line}), which "
+        f"they did not save (a renamed variable?); keep its old name, or after deploying "
+        f"move them (`flowkit runs migrate --flow {name} --from {step} --to STEP`) or end "
+        f"them (`flowkit runs end --flow {name} --step {step} --reason ...`)"))
+        for local, line in missing_reads(old, new, _from(new, step))]
     return out
 
 
@@ -312,11 +320,11 @@ def _strand_text(flow: str, step: str, runs: int | None, replaced: str | None,
                  flow_gone: bool = False) -> str:
     if flow_gone:
         why = "the new code has no flow by that name"
-        fix = f"after deploying, end them with `flowkit runs end --flow {flow}`"
+        fix = f"after deploying, end them with `flowkit runs end --flow {flow} --reason ...`"
     else:
         why = "the new version has no such step" + (
             f" (`{replaced}` took its place)" if replaced else "")
         fix = (f"after deploying, move them with `flowkit runs migrate --flow {flow} "
                f"--from {step} --to {replaced or 'STEP'}` (a wait there starts afresh) or "
-               f"end them with `flowkit runs end --flow {flow} --step {step}`")
+               f"end them with `flowkit runs end --flow {flow} --step {step} --reason ...`")
     return _say(runs, step, f"will be stranded: {why}; {fix}")

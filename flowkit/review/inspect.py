@@ -17,13 +17,27 @@ from rich.table import Table
 
 from flowkit.runtime.records import HistoryRecord, RunRecord
 
+GONE = "the code no longer has this flow: end the run with `flowkit runs end {id} --reason ...`"
 
-def as_json(runs: list[RunRecord]) -> str:
+
+def as_json(runs: list[RunRecord], known: set[str] | None = None) -> str:
+    """The runs as JSON; given the flows in the code, ``flow_gone`` marks the runs of a
+    flow that is not among them."""
     def default(value: object) -> object:
         return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
-    return json.dumps([attrs.asdict(r) for r in runs], default=default, indent=2,
+    def encode(run: RunRecord) -> dict[str, Any]:
+        data = attrs.asdict(run)
+        if known is not None:
+            data["flow_gone"] = run.flow not in known
+        return data
+
+    return json.dumps([encode(r) for r in runs], default=default, indent=2,
                       ensure_ascii=False)
+
+
+def _gone(run: RunRecord, known: set[str] | None) -> bool:
+    return known is not None and run.flow not in known
 
 
 def _waiting(run: RunRecord) -> str:
@@ -57,20 +71,29 @@ def _describe(entry: HistoryRecord) -> str:
         event: dict[str, Any] = d.get("event", {})
         fields = {k: v for k, v in event.items() if k not in ("event", "user")}
         return f"by {event.get('event')} {fields or ''}".rstrip()
+    if entry.kind == "ended":
+        return f"by {d.get('by')}: {d.get('reason')}"
     if entry.kind in ("exited", "parked", "failed", "completed"):
         return str(d.get("reason", d.get("value", "")) or "")
     return json.dumps(d, default=str) if d else ""
 
 
-def render(runs: list[RunRecord], console: Console, *, history: bool = True) -> None:
-    """Print the runs as a table, then each run's history."""
+def render(runs: list[RunRecord], console: Console, *, history: bool = True,
+           known: set[str] | None = None) -> None:
+    """Print the runs as a table, then each run's history. Given the flows in the code
+    (``known``), a run whose flow is not among them is marked ``(gone)``."""
     table = Table(title=f"{len(runs)} run(s)", show_lines=False)
     for column in ("run", "flow", "status", "step", "waiting", "version", "reason"):
         table.add_column(column, overflow="fold")
     for run in runs:
+        gone = _gone(run, known)
+        live = run.status in ("waiting", "running", "parked", "failed")
+        reason = run.reason or ""
+        if gone and live:
+            reason = "; ".join(p for p in (reason, GONE.format(id=run.id[:8])) if p)
         table.add_row(*(escape(cell) for cell in (
-            run.id[:8], run.flow, run.status, run.step or "", _waiting(run), run.version,
-            run.reason or "")))
+            run.id[:8], run.flow + (" (gone)" if gone else ""), run.status, run.step or "",
+            _waiting(run), run.version, reason)))
     console.print(table)
     if not history:
         return

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from flowkit._redact import redact_url
 from flowkit.errors import FlowkitError
 from flowkit.runtime import faults, logs
 
@@ -123,9 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _metrics()
     except Exception as error:
         problem = faults.diagnose(error)
+        if problem is not None and problem.transient:
+            raise  # a restart may well help: exit 1, and the supervisor restarts it
         if problem is None and not isinstance(error, FlowkitError):
             raise
-        print(f"flowkit {args.kind}: {problem or error}", file=sys.stderr, flush=True)
+        print(f"flowkit {args.kind}: {redact_url(problem or error)}", file=sys.stderr,
+              flush=True)
         return EXIT_UNFIXABLE
 
 

@@ -2,9 +2,10 @@
 
 A flow file is loaded from its path under a module name of its own (as pytest's
 ``importlib`` mode does): ``automations/welcome.py`` is the module
-``automations.welcome`` unless another file already holds that name, and nothing is put
-on ``sys.path``, so no other package called ``automations`` or ``tracks`` can stand in
-for the project's. ``find_flows`` loads for review: a flow that does not compile and a
+``automations.welcome`` unless another file already holds that name, so no other
+package called ``automations`` or ``tracks`` can stand in for the project's flows. (The
+project's folder is added at the end of ``sys.path``, for the imports flows make of
+their neighbours.) ``find_flows`` loads for review: a flow that does not compile and a
 module that does not import are problems, and every other flow still loads;
 ``load_flows`` loads to run, and raises the first problem.
 """
@@ -50,17 +51,23 @@ def broken_in_module(module: ModuleType) -> list[BrokenFlow]:
             if isinstance(v, BrokenFlow) and v.module == module.__name__]
 
 
-def module_name(path: Path) -> str:
-    """The name ``path`` is loaded under: dotted from the folder above the project's
-    flow folders (``automations.welcome``), made unique when another file has it."""
-    path = path.resolve()
+def _root(path: Path) -> tuple[Path, list[str]]:
+    """The folder above the project's flow folders, and ``path``'s dotted name in it."""
     parts, root = [path.stem], path.parent
     while (root / "__init__.py").exists():
         parts.insert(0, root.name)
         root = root.parent
     if root.name in DEFAULT_FOLDERS:
         parts.insert(0, root.name)
-    name = ".".join(parts)
+        root = root.parent
+    return root, parts
+
+
+def module_name(path: Path) -> str:
+    """The name ``path`` is loaded under: dotted from the folder above the project's
+    flow folders (``automations.welcome``), made unique when another file has it."""
+    path = path.resolve()
+    name = ".".join(_root(path)[1])
     held = sys.modules.get(name)
     if held is None or _file_of(held) == path:
         return name
@@ -83,6 +90,11 @@ def import_file(path: Path) -> ModuleType:
     stamp = path.stat().st_mtime_ns
     if held is not None and getattr(held, "__flowkit_stamp__", stamp) == stamp:
         return held  # loaded already, by us (and not changed since) or by an import
+    root = str(_root(path)[0])
+    if root not in sys.path:
+        # Last, so that a flow can import a helper beside it (``from automations.common
+        # import ...``) without the project's folders standing in for another package.
+        sys.path.append(root)
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -142,6 +154,11 @@ def find_flows(sources: Iterable[Source] | None = None
         if isinstance(source, Flow):
             flows += [f for f in _with_companions([source]) if f not in flows]
             continue
+        if not isinstance(source, str | Path | ModuleType):
+            problems.append(LoadProblem(repr(source), UnknownFlowError(
+                f"cannot load flows from {source!r}: give flows, module names, .py files "
+                "or folders")))
+            continue
         if not isinstance(source, ModuleType | Path) and not Path(source).exists() \
                 and str(source).endswith(".py"):
             problems.append(LoadProblem(str(source), UnknownFlowError(
@@ -158,6 +175,19 @@ def find_flows(sources: Iterable[Source] | None = None
                          for b in broken_in_module(module)]
             flows += [f for f in _with_companions(flows_in_module(module)) if f not in flows]
     return flows, problems
+
+
+def flow_names(sources: Iterable[Source] | None = None) -> set[str] | None:
+    """The names of the flows of ``sources`` (default: the project's), those that do not
+    compile included: what ``inspect`` and ``status`` call the flows in the code.
+    ``None`` when that cannot be told: no code to look at (no automations/ or tracks/
+    here), or a module that does not import."""
+    if sources is None and not any(Path(f).is_dir() for f in DEFAULT_FOLDERS):
+        return None
+    flows, problems = find_flows(sources)
+    if any(p.flow is None for p in problems):
+        return None
+    return {f.name for f in flows} | {p.flow for p in problems if p.flow}
 
 
 def load_flows(sources: Iterable[Source] | None = None) -> list[Flow]:
@@ -181,6 +211,6 @@ def load_flows(sources: Iterable[Source] | None = None) -> list[Flow]:
 
 
 __all__ = ["DEFAULT_FOLDERS", "LoadProblem", "Source", "broken_in_module", "find_flows",
-           "flows_in_module", "import_file", "load_flows", "module_name"]
+           "flow_names", "flows_in_module", "import_file", "load_flows", "module_name"]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from flowkit._redact import REDACTED, redact_url
+
+__all__ = ["REDACTED", "redact_url"]  # how every URL is printed, kept here for callers
 
 RUN_FILE = Path(".flowkit") / "run.json"
 
@@ -93,22 +96,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-REDACTED = "***"
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?=@)",
-                       re.IGNORECASE)
-_SECRET_PARAMS = re.compile(r"(?P<head>[?&](password|passwd|pwd|secret|token)=)[^&\s]+",
-                            re.IGNORECASE)
-
-
-def redact_url(url: object) -> str:
-    """``url`` (a string or SQLAlchemy URL) with its password replaced by ``***``; also
-    finds URLs inside a longer text, such as an error message."""
-    text = url.render_as_string(hide_password=True) if hasattr(  # a SQLAlchemy URL
-        url, "render_as_string") else str(url)
-    text = _PASSWORD.sub(lambda m: m["head"] + REDACTED, text)
-    return _SECRET_PARAMS.sub(lambda m: m["head"] + REDACTED, text)
 
 
 def write_run_file(info: dict[str, Any]) -> None:

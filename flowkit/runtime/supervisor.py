@@ -34,6 +34,7 @@ import pendulum
 import sqlalchemy as sa
 
 from flowkit.clock import Clock, clock_from_env
+from flowkit.errors import AlreadyRunningError
 from flowkit.runtime import faults, services
 from flowkit.runtime.child import EXIT_UNFIXABLE, PARENT_ENV
 from flowkit.runtime.lease import DatabaseLock
@@ -57,14 +58,15 @@ class RunOptions:
 
 
 @contextmanager
-def _redis(echo: Echo) -> Iterator[str]:
+def _redis(echo: Echo) -> Iterator[services.EmbeddedRedis | str]:
+    """REDIS_URL, else an embedded Redis for as long as the system runs."""
     url = os.environ.get("REDIS_URL")
     if url:
         yield url
         return
     with services.EmbeddedRedis() as redis:
         echo(f"started an embedded Redis at {redis.url}")
-        yield redis.url
+        yield redis
 
 
 def _database_url(options: RunOptions) -> str:
@@ -72,6 +74,11 @@ def _database_url(options: RunOptions) -> str:
     if url:
         return url
     if options.demo_users is not None:  # a fresh database for each demo
+        running = services.running_system()
+        if running is not None:  # never wipe the database of a demo still running here
+            raise AlreadyRunningError(
+                f"a `flowkit run` (pid {running['pid']}) is running in this directory: "
+                "stop it first")
         path = Path(".flowkit") / "demo.db"
         path.parent.mkdir(exist_ok=True)
         for stale in (path, path.with_suffix(".db-wal"), path.with_suffix(".db-shm")):
@@ -99,8 +106,8 @@ def run_system(options: RunOptions, echo: Echo = print) -> int:
             lock = DatabaseLock(engine)
             lock.acquire()
         try:
-            with _redis(echo) as redis_url:
-                return _run(options, database_url, redis_url, engine, lock, stop, echo)
+            with _redis(echo) as redis:
+                return _run(options, database_url, redis, engine, lock, stop, echo)
         finally:
             if lock is not None:
                 lock.release()
@@ -108,8 +115,10 @@ def run_system(options: RunOptions, echo: Echo = print) -> int:
         engine.dispose()
 
 
-def _run(options: RunOptions, database_url: str, redis_url: str, engine: sa.Engine,
-         lock: DatabaseLock | None, stop: threading.Event, echo: Echo) -> int:
+def _run(options: RunOptions, database_url: str, redis: services.EmbeddedRedis | str,
+         engine: sa.Engine, lock: DatabaseLock | None, stop: threading.Event,
+         echo: Echo) -> int:
+    redis_url = redis if isinstance(redis, str) else redis.url
     env = _child_env(options, database_url, redis_url)
     os.environ.update({k: env[k] for k in env if k.startswith(("FLOWKIT_", "REDIS_URL",
                                                               "DATABASE_URL"))})
@@ -117,7 +126,9 @@ def _run(options: RunOptions, database_url: str, redis_url: str, engine: sa.Engi
                              "database_url": database_url,
                              "time_scale": options.time_scale})
     try:
-        return Supervisor(options, env, engine, lock, stop, echo).run()
+        supervisor = Supervisor(options, env, engine, lock, stop, echo)
+        supervisor.embedded = None if isinstance(redis, str) else redis
+        return supervisor.run()
     finally:
         services.remove_run_file(os.getpid())
 
@@ -224,6 +235,7 @@ class Supervisor:
         self.store = Store(engine)
         self.clock = clock_from_env(env)
         self.down: dict[str, float] = {}  # service -> since when it is unreachable
+        self.embedded: services.EmbeddedRedis | None = None  # restarted if it dies
         child = [sys.executable, "-m", "flowkit.runtime.child"]
         metrics = options.metrics_port
         # The scheduler first: if it cannot start (a bad SMTP_URL, a metrics port in
@@ -288,6 +300,12 @@ class Supervisor:
     def _tend(self) -> str | None:
         """Restart the children that died; what a restart cannot fix, if that is why."""
         now = time.monotonic()
+        redis = self.embedded
+        if redis is not None and redis.process is not None and \
+                redis.process.poll() is not None:
+            self.echo(f"the embedded Redis {_how(redis.process.returncode)}; restarting it "
+                      "(the scheduler re-sends what it held from SQL)")
+            redis.start()
         for child in self.children:
             status = child.died()
             if status is not None:

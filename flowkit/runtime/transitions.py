@@ -75,7 +75,8 @@ def transition(batch: Batch, row: RunRow, inp: Input) -> None:
               emitter=batch.emit)
     if flow is None:
         outcome: Outcome | RetryLater = Parked(
-            f"flow {row.flow!r} is not loaded by this engine; deploy it or end the run")
+            f"flow {row.flow!r} is not loaded by this engine; deploy it and "
+            f"`flowkit runs retry {row.id}`, or `flowkit runs end {row.id} --reason ...`")
     else:
         outcome = drive(batch, flow, row, run, state, inp)
     if isinstance(outcome, Ignored):

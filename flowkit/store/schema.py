@@ -105,6 +105,11 @@ runs = sa.Table(
 _RESTING = ("waiting", "running", "parked", "failed")
 sa.Index("ix_flowkit_runs_resting", runs.c.flow, runs.c.step, runs.c.updated_at, runs.c.status,
          postgresql_where=runs.c.status.in_(_RESTING), sqlite_where=runs.c.status.in_(_RESTING))
+# The console's problems page: parked and failed runs counted by flow and step.
+_PROBLEMS = ("parked", "failed")
+sa.Index("ix_flowkit_runs_problems", runs.c.flow, runs.c.step, runs.c.status, runs.c.updated_at,
+         postgresql_where=runs.c.status.in_(_PROBLEMS),
+         sqlite_where=runs.c.status.in_(_PROBLEMS))
 
 timers = sa.Table(
     "flowkit_timers", metadata,

@@ -127,3 +127,51 @@ def test_signing_in_goes_back_to_the_page_asked_for_but_never_off_site(shop: Sho
         away = client.post("/signin?next=//evil.example/x", data=data, follow_redirects=False)
     assert here.headers["location"] == "/problems"
     assert away.headers["location"] == "/"
+
+
+def test_mounted_at_console_its_links_and_cookie_follow_the_mount(shop: Shop) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    outer = Starlette(routes=[Mount("/console", create_app(shop.url, settings()))])
+    with TestClient(outer) as client:
+        stranger = client.get("/console/problems", follow_redirects=False)
+        assert stranger.headers["location"] == "/console/signin?next=/console/problems"
+        signed = client.post("/console/signin?next=/console/problems",
+                             data={"name": "ann", "password": OPERATOR_PASSWORD},
+                             follow_redirects=False)
+        assert signed.headers["location"] == "/console/problems"
+        assert "Path=/console" in signed.headers["set-cookie"]
+        page = client.get("/console/flows/checkout")
+    assert page.status_code == 200
+    assert 'href="/console/static/console.css"' in page.text
+    assert 'data-counts="/console/flows/checkout/counts.json"' in page.text
+
+
+def test_pages_cannot_be_framed_or_run_foreign_scripts(console: TestClient) -> None:
+    headers = console.get("/problems").headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_guessing_passwords_is_slowed_down(shop: Shop) -> None:
+    with TestClient(create_app(shop.url, settings())) as client:
+        for _ in range(5):
+            wrong = client.post("/signin", data={"name": "mallory", "password": "guess"})
+            assert wrong.status_code == 401
+        right = client.post("/signin", data={"name": "mallory", "password": OPERATOR_PASSWORD})
+    assert right.status_code == 429
+    assert "wait a minute" in right.text
+
+
+def test_the_console_alone_refuses_to_start_without_a_password() -> None:
+    from click.testing import CliRunner
+
+    from flowkit.console.__main__ import main
+
+    result = CliRunner().invoke(main, ["--database-url", "sqlite://"], env={
+        "FLOWKIT_CONSOLE_PASSWORD": "", "FLOWKIT_CONSOLE_READONLY_PASSWORD": ""})
+    assert result.exit_code == 2
+    assert "FLOWKIT_CONSOLE_PASSWORD" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -56,3 +56,16 @@ def test_counts_are_drawn_on_their_steps() -> None:
     assert badge.find(f"{SVG}text").text == "9"
     assert "problem" in badge.get("class", "")
     assert badge.find(f"{SVG}title").text == "2 parked, 7 waiting"
+
+
+def test_an_edge_that_skips_a_row_bows_around_its_box() -> None:
+    from flowkit.console.diagram import _detour
+    from tests.console.flows import checkout
+
+    lay = layout(build_graph(checkout))
+    (no,) = [e for e in lay.edges if e.label == "no"]  # big order? -> wait 30 days
+    a, b = lay.boxes[no.source], lay.boxes[no.target]
+    (skipped,) = [x for x in lay.boxes.values() if a.layer < x.layer < b.layer]
+    assert skipped.node.label == "send_email('thanks-big')"
+    bow = a.x + _detour(a, b, lay)
+    assert bow > skipped.x + skipped.w / 2 or bow < skipped.x - skipped.w / 2

@@ -119,3 +119,27 @@ def test_unknown_things_are_404_pages(console: TestClient) -> None:
     assert console.get("/flows/nope").status_code == 404
     assert console.get("/runs/nope").status_code == 404
     assert console.get("/users/nobody").status_code == 404
+
+
+def test_with_many_problems_the_counts_stay_exact_and_reasons_are_sampled(shop: Shop) -> None:
+    from flowkit.console import queries
+
+    shop.engine.add_user("frank", fields={"card_declined": True})
+    shop.engine.emit("order.placed", user="frank", amount=30)
+    with shop.engine.db.connect() as conn:
+        (group,) = queries.problems(conn, sample=1)
+        (whole,) = queries.problems(conn)
+    assert (group.count, group.sampled, [r.count for r in group.reasons]) == (2, True, [1])
+    assert (whole.count, whole.sampled, [r.count for r in whole.reasons]) == (2, False, [2])
+
+
+def test_runs_at_a_step_the_loaded_version_lacks_are_listed(console: TestClient,
+                                                            shop: Shop) -> None:
+    carol = shop.run_of("carol")
+    with shop.engine.db.begin() as conn:  # as if a new version had dropped her step
+        conn.execute(sa.update(t.runs).where(t.runs.c.id == carol)
+                     .values(step="wait:2d", status="parked"))
+    html = console.get("/flows/checkout").text
+    row = re.search(r'<tr data-step="wait:2d">(.*?)</tr>', html, re.S)
+    assert row and "not in the loaded version" in row.group(1)
+    assert 'data-status="parked">1<' in row.group(1)

@@ -59,7 +59,9 @@ def test_end_exits_a_waiting_run_and_takes_its_timer(console: TestClient, shop: 
     (run,) = [r for r in shop.engine.runs() if r.id == waiting]
     assert run.status == "exited" and run.wakes_at is None
     assert run.reason == "ended by ann in the console: asked for a refund"
-    assert run.kinds()[-2:] == ["operator", "exited"]
+    assert run.kinds()[-1] == "ended"  # one entry: who, how and why, as `runs end` writes
+    assert run.history[-1].detail == {"by": "ann", "how": "in the console",
+                                         "reason": "asked for a refund"}
     # and the timer that was due is gone: a tick a month later does nothing for carol
     shop.engine.tick(shop.engine.clock.now().add(days=40))
     assert [a.name for a in shop.engine.actions(user="carol")] == ["send_email", "charge"]

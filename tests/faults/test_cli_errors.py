@@ -48,6 +48,8 @@ def test_a_refused_database_connection_is_one_line_and_exit_2(cli: CliRunner,
     assert result.exit_code == 2
     assert "cannot reach the database" in line and "DATABASE_URL" in line
     assert "s3cret-pw" not in line
+    if command[0] == "emit":
+        assert "x.y for u1 was not stored" in line
 
 
 def test_an_unknown_database_says_to_create_it(cli: CliRunner, postgres_url: str) -> None:
@@ -128,3 +130,22 @@ def test_the_state_file_is_private_and_holds_no_password(cli: CliRunner) -> None
     result = cli.invoke(main, ["status"])
     assert result.exit_code == 2
     assert "set DATABASE_URL" in _one_line(result)
+
+
+def test_a_malformed_smtp_url_is_reported_without_its_password(cli: CliRunner,
+                                                              tmp_path: Path) -> None:
+    result = cli.invoke(main, ["mail", "deliver", "--smtp-url",
+                               "smtp://mailer:smtp-s3cret@mail.example.com?bogus=1"],
+                        env={"DATABASE_URL": f"sqlite:///{tmp_path}/flowkit.db"})
+    line = _one_line(result)
+    assert "unknown parameter bogus" in line
+    assert "smtp-s3cret" not in line and "mailer:***@mail.example.com" in line
+
+
+@pytest.mark.parametrize("field", ["user", "event", "idempotency_key"])
+def test_a_reserved_payload_field_is_one_line_saying_what_to_write(
+        cli: CliRunner, tmp_path: Path, field: str) -> None:
+    result = cli.invoke(main, ["emit", "it.started", "-u", "u1", f"{field}=x"],
+                        env={"DATABASE_URL": f"sqlite:///{tmp_path}/flowkit.db"})
+    assert result.exit_code == 1
+    assert f"payload field {field!r} is reserved" in _one_line(result)

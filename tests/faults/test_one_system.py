@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,12 @@ def test_a_second_flowkit_run_with_its_own_redis_on_one_database_refuses_to_star
         assert first.proc is not None and first.proc.poll() is None
         recorded = json.loads((tmp_path / ".flowkit" / "run.json").read_text())
         assert recorded["pid"] == first.proc.pid  # the refused one left it alone
+        if where == "sqlite":  # its embedded Redis dies: it is started again
+            os.kill(first.child("redis-server"), signal.SIGKILL)
+            wait_until(lambda: "the embedded Redis was killed" in first.output(), 10,
+                       "the embedded Redis's restart")
+            first.emit(20, wait=0)
+            wait_until(lambda: first.statuses()["completed"] == 20, 30, "20 completed runs")
         first.shut_down()
     finally:
         first.stop()
@@ -60,3 +67,54 @@ def test_several_flowkit_run_share_one_redis_and_one_database(
     assert second.returncode == 0, second.stderr
     assert "started 1 worker processes" in second.stdout
     system.shut_down()
+
+
+def test_a_lease_left_by_a_killed_run_on_this_machine_is_taken_over(tmp_path: Path) -> None:
+    from flowkit.errors import AlreadyRunningError
+    from flowkit.runtime.lease import DatabaseLock
+    from flowkit.store import database
+
+    engine = database.create_engine(f"sqlite:///{tmp_path}/flowkit.db")
+    first, second = DatabaseLock(engine), DatabaseLock(engine)
+    first.acquire()
+    with pytest.raises(AlreadyRunningError, match="another `flowkit run`"):
+        second.acquire()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with engine.begin() as conn:  # as if the holder had been this pid, now gone
+        conn.exec_driver_sql(f"UPDATE flowkit_leases SET pid = {dead.pid}")
+    second.acquire()
+    with pytest.raises(AlreadyRunningError):
+        first.renew()  # the old holder, were it still around, learns it lost the lock
+    second.release()
+    engine.dispose()
+
+
+def test_flowkit_run_stops_on_what_a_restart_cannot_fix_and_says_which(tmp_path: Path
+                                                                      ) -> None:
+    # A malformed SMTP_URL stops the scheduler at its start: restarting it would not help.
+    env = _env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/flowkit.db",
+               SMTP_URL="smtp://mailer:smtp-s3cret@mail.example.com?bogus=1")
+    result = subprocess.run(
+        [sys.executable, "-m", "flowkit.cli", "run", "--flows", "tests.integration.flows",
+         "--processes", "1"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode == 2
+    assert "stopping: the scheduler cannot start, and a restart would not help" in \
+        result.stdout
+    assert "flowkit scheduler: SMTP_URL" in result.stderr
+    assert "smtp-s3cret" not in result.stdout + result.stderr
+    assert "restarting" not in result.stdout
+
+
+def test_flowkit_run_on_a_database_that_does_not_exist_says_so_in_one_line(
+        pg: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    missing = sa.engine.make_url(pg).set(database="flowkit_no_such_db")
+    env = _env(tmp_path, DATABASE_URL=missing.render_as_string(hide_password=False))
+    result = subprocess.run([sys.executable, "-m", "flowkit.cli", "run"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "does not exist" in line and "create it" in line

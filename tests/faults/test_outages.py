@@ -8,6 +8,8 @@ writes a kind of failure at most once per 2 s, and a traceback once.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -24,15 +26,26 @@ def _lines_since(system: System, mark: int) -> list[str]:
     return system.log_lines()[mark:]
 
 
-def test_the_database_unreachable_for_10_seconds_is_waited_out(
+def test_the_database_unreachable_at_start_and_for_10_seconds_is_waited_out(
         system: System, proxy: Proxy) -> None:
-    system.start(2)
+    proxy.cut()  # down before flowkit run starts: it waits, says so once, then starts
+    with open(system.out, "ab") as out, open(system.err, "ab") as err:
+        system.proc = subprocess.Popen(
+            [sys.executable, "-m", "flowkit.cli", "run", "--processes", "2"],
+            env=system.env, cwd=system.folder, stdout=out, stderr=err,
+            start_new_session=True)
+    wait_until(lambda: "waiting for the database" in system.output(), 30, "the wait")
+    proxy.restore()
+    wait_until(lambda: "started 2 worker processes" in system.output(), 30, "the start")
+    assert system.output().count("waiting for the database") == 1
+
     system.emit(300, wait=1)
     wait_until(lambda: system.statuses()["completed"] >= 20, 60, "the first completed runs")
     mark = len(system.log_lines())
     proxy.cut()
     cut = time.monotonic()
-    wait_until(lambda: "cannot reach the database" in system.output(), OUTAGE,
+    said = system.output().count("cannot reach the database")  # once at the start
+    wait_until(lambda: system.output().count("cannot reach the database") > said, OUTAGE,
                "the supervisor to notice")
     time.sleep(max(0.0, OUTAGE - (time.monotonic() - cut)))  # the outage's length
     proxy.restore()
@@ -43,8 +56,9 @@ def test_the_database_unreachable_for_10_seconds_is_waited_out(
     logged = _lines_since(system, mark)
     tracebacks = sum(line.count("Traceback") for line in logged)
     out = system.output()
-    assert out.count("cannot reach the database") == 1
+    assert out.count("cannot reach the database") == said + 1
     assert out.count("database reachable again") == 1
+    assert "restarting" not in out  # no process ended: they all waited it out
     assert len(logged) <= 80, "\n".join(logged[:20])
     assert tracebacks <= 6
     system.shut_down()
@@ -92,6 +106,8 @@ def test_redis_restarted_under_flowkit_run_is_waited_out(
     figures = system.check_ledger(300)
     logged = _lines_since(system, mark)
     assert len(logged) <= 80, "\n".join(logged[:20])
+    assert "restarting" not in system.output()  # the scheduler did not exit, nor a worker
     system.shut_down()
     FIGURES.append(f"Redis killed and restarted empty, 300 runs: {figures}; {len(logged)} "
                    "log lines during the outage")
+

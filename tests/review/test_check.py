@@ -411,6 +411,9 @@ def test_a_flow_that_does_not_compile_leaves_its_neighbours_checked_and_drawn(
     drawn = CliRunner().invoke(main, ["graph", "kept", "--sources", str(folder)])
     assert drawn.exit_code == 0, drawn.output
     assert "send_email('welcome', subject='Hi')" in drawn.output
+    refused = CliRunner().invoke(main, ["graph", "broken", "--sources", str(folder)])
+    assert refused.exit_code == 1
+    assert "mixed.py:8:8: in flow 'broken': `await` inside a try block" in refused.output
     with pytest.raises(CompileError, match="in flow 'broken'"):
         load_flows([folder])  # what `flowkit run` loads: it refuses to start
 
@@ -473,6 +476,21 @@ def test_check_exits_1_with_one_line_per_finding(tmp_path: Path,
                                       ("fkc_cli_rate.py", "19", "error", "nagging",
                                        "message-rate")]
     assert "checked 3 flows: 2 errors, 0 warnings" in result.stderr
+
+
+def test_check_as_a_markdown_comment_counts_and_tables_the_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, "fkc_md_rate", RATE)
+    result = CliRunner().invoke(main, ["check", str(path), "--format", "markdown"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[:4] == ["<!-- flowkit check -->", "## flowkit check", "",
+                         "❌ **3 flows checked: 2 errors, 0 warnings.**"]
+    rows = [line for line in lines if line.startswith("| ❌ error |")]
+    assert len(rows) == 2
+    assert rows[0].startswith("| ❌ error | `fkc_md_rate.py:12` | `chatty` | ")
+    assert "(message-rate) |" in rows[0]
 
 
 def test_check_exits_0_on_warnings_and_prints_json(tmp_path: Path,

@@ -1,5 +1,5 @@
-"""`flowkit diff` on a real git repository with runs waiting in a database, including
-runs stranded by a change and then migrated."""
+"""`flowkit diff` on a real git repository with runs waiting in a database (SQLite and
+PostgreSQL), including runs stranded by a change and then migrated."""
 
 from __future__ import annotations
 
@@ -37,13 +37,25 @@ def flowkit(repo: Path, env: dict[str, str], *args: str) -> subprocess.Completed
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+def repo(tmp_path: Path, database_url: str) -> tuple[Path, dict[str, str]]:
+    """A git repository of one flow, `drip`, with two runs waiting at `wait:2d` in the
+    database (SQLite, then PostgreSQL)."""
+    return make_repo(tmp_path, database_url)
+
+
+@pytest.fixture
+def sqlite_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The same, on SQLite only."""
+    return make_repo(tmp_path, f"sqlite:///{tmp_path}/school.db")
+
+
+def make_repo(tmp_path: Path, database_url: str) -> tuple[Path, dict[str, str]]:
     repo = tmp_path / "school"
     (repo / "automations").mkdir(parents=True)
     (repo / "automations" / "__init__.py").write_text("")
     (repo / "automations" / "drip.py").write_text(V1)
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PYTHONPATH")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path}/school.db", GIT_AUTHOR_NAME="t",
+    env.update(DATABASE_URL=database_url, GIT_AUTHOR_NAME="t",
                GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
                GIT_COMMITTER_EMAIL="t@example.com")
     for command in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-qm", "v1"]):
@@ -93,8 +105,8 @@ def test_diff_reports_steps_and_the_runs_a_change_strands(
 
 
 def test_a_change_that_keeps_every_wait_is_compatible(
-        repo: tuple[Path, dict[str, str]]) -> None:
-    path, env = repo
+        sqlite_repo: tuple[Path, dict[str, str]]) -> None:
+    path, env = sqlite_repo
     (path / "automations" / "drip.py").write_text(V1.replace('"reminder"', '"reminder!"'))
     report = flowkit(path, env, "diff", "HEAD", "--database-url", env["DATABASE_URL"])
     assert report.returncode == 0, report.stdout
@@ -104,8 +116,8 @@ def test_a_change_that_keeps_every_wait_is_compatible(
             "`note('reminder')`") in report.stdout
 
 
-def test_no_change_and_a_bad_ref(repo: tuple[Path, dict[str, str]]) -> None:
-    path, env = repo
+def test_no_change_and_a_bad_ref(sqlite_repo: tuple[Path, dict[str, str]]) -> None:
+    path, env = sqlite_repo
     assert flowkit(path, env, "diff", "HEAD").stdout == "No flow changed since `HEAD`.\n"
     bad = flowkit(path, env, "diff", "no-such-ref")
     assert bad.returncode == 1
@@ -113,8 +125,8 @@ def test_no_change_and_a_bad_ref(repo: tuple[Path, dict[str, str]]) -> None:
 
 
 def test_the_markdown_comment_has_counts_consequences_and_both_diagrams(
-        repo: tuple[Path, dict[str, str]]) -> None:
-    path, env = repo
+        sqlite_repo: tuple[Path, dict[str, str]]) -> None:
+    path, env = sqlite_repo
     moved = V1.replace('    await note("welcome")\n    await wait(days=2)\n',
                        '    await wait(days=2)\n    await note("welcome")\n')
     (path / "automations" / "drip.py").write_text(moved)

@@ -237,3 +237,25 @@ def test_a_removed_wait_for_is_judged_without_a_database(tmp_path: Path) -> None
         "runs waiting at `wait_for:user.signed_in` (if any) would be stranded")
     report = diff_report.text([found], "HEAD", False)
     assert "**runs waiting at `wait_for:user.signed_in` would be stranded**" in report
+
+
+def test_a_renamed_variable_read_after_the_wait_would_park_the_runs_there(
+        tmp_path: Path, database_url: str, clock: VirtualClock) -> None:
+    body = '''
+@on("user.enrolled")
+async def week_1(run):
+    for tip in ["a", "b"]:
+        await wait(days=1)
+        await send_message(tip)
+'''
+    old = flow(tmp_path, body)
+    start(database_url, old, clock, "u1", "u2")
+    renamed = flow(tmp_path, body.replace("tip", "hint"))
+    reworded = flow(tmp_path, body.replace('["a", "b"]', '["a", "b", "c"]'))
+
+    found = diff(database_url, old, renamed)
+
+    assert kinds(found) == [("changed", "wait:1d", 2), ("strand", "wait:1d", 2)]
+    assert found.effects[1].text.startswith(
+        "2 runs waiting at `wait:1d` will be parked: the new code reads `hint` (line 14)")
+    assert diff(database_url, old, reworded).compatible  # the hidden loop state is kept
