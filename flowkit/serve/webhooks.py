@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from flowkit.errors import ServeConfigError, WebhookPayloadError
+from flowkit.runtime.engine import Emitted
 from flowkit.serve import body
 from flowkit.serve.adapters import UNKNOWN, Adapter
 from flowkit.serve.events_api import accepted
@@ -92,5 +94,19 @@ class Webhooks:
             item["idempotency_key"] = f"{name}:{delivery}{suffix}"
         if any(e["event"] == UNKNOWN for e in events):
             self.metrics.unknown.labels(name).inc()
-        emitted = await self.ingest.emit(events) if events else []
+        emitted = await self._emit(events)
         return accepted(self.metrics, name, emitted, type=kind, delivery=delivery)
+
+    async def _emit(self, events: list[dict[str, Any]]) -> list[Emitted]:
+        """Emit the delivery's events. An unknown type's record that the validator
+        refuses (a payload too deep or too large for an event) is kept without its
+        payload: an unknown type is acknowledged, never an error."""
+        if not events:
+            return []
+        try:
+            return await self.ingest.emit(events)
+        except Problem as refused:
+            if len(events) != 1 or events[0]["event"] != UNKNOWN:
+                raise
+            record = {k: v for k, v in events[0].items() if k != "payload"}
+            return await self.ingest.emit([{**record, "payload_refused": refused.detail}])

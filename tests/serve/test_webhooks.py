@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from flowkit import Engine
+from flowkit.errors import EventError
 from tests.serve.conftest import OLD_SECRET, SECRET, Client, fixture, signed, stored
 
 USER = "5f8a1c2e9b3d4e0012ab34cd"
@@ -177,3 +178,22 @@ def test_a_signed_webhook_starts_a_run_and_the_next_one_advances_it(
     [run] = routing_engine.runs(user=USER)
     assert run.status == "completed"
     assert [a.name for a in routing_engine.actions(user=USER)] == ["greet", "greet"]
+
+
+def test_an_unknown_type_whose_payload_the_engine_refuses_is_recorded_without_it(
+        client: Client, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given an engine whose validator refuses the payload of the record
+    emit_many = engine.emit_many
+
+    def strict(events: Any) -> Any:
+        if any("payload" in e for e in events):
+            raise EventError("'payload' is nested too deeply")
+        return emit_many(events)
+
+    monkeypatch.setattr(engine, "emit_many", strict)
+    body = fixture("lead_captured")
+    response = client().post(URL, content=body, headers=signed(body, "msg_deep"))
+    assert response.status_code == 202
+    [event] = stored(engine)
+    assert (event["event"], event["type"]) == ("webhook.unknown", "leadCaptured")
+    assert "nested too deeply" in event["payload_refused"]
