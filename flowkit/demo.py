@@ -10,34 +10,113 @@ emitted when the (scaled) clock reaches them.
 
 from __future__ import annotations
 
+import io
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pendulum
+import sqlalchemy as sa
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from flowkit.clock import Clock
 from flowkit.runtime.discovery import DEFAULT_FOLDERS, load_flows
+from flowkit.store import schema as t
 from flowkit.testing.simulation import Simulation
 
+Echo = Callable[[str], None]
 
-def run_demo(*, users: int = 6, days: int = 10, echo: Callable[[str], None] = print) -> None:
-    folders = [f for f in DEFAULT_FOLDERS if Path(f).is_dir()]
+
+def table(echo: Echo, title: str, headers: Sequence[str],
+          rows: Iterable[Sequence[object]]) -> None:
+    """Print a table whose columns are as wide as their longest cell (rich), however
+    long a flow's name is."""
+    if title:
+        echo(title)  # above the table, not its caption: a narrow table would wrap it
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in headers:
+        numeric = header in ("runs", "count")
+        grid.add_column(header, justify="right" if numeric else "left", no_wrap=True)
+    for row in rows:
+        grid.add_row(*(str(cell) for cell in row))
+    out = io.StringIO()
+    Console(file=out, width=400, color_system=None, highlight=False).print(grid)
+    for line in out.getvalue().rstrip("\n").splitlines():
+        echo(line.rstrip())
+
+
+def summary(db: sa.Engine, now: pendulum.DateTime, echo: Echo) -> None:
+    """The end of a demo: runs by flow and status, the actions they ran, and what is
+    still waiting, for what, and why."""
+    with db.connect() as conn:
+        counts = conn.execute(sa.select(t.runs.c.flow, t.runs.c.status, sa.func.count())
+                              .group_by(t.runs.c.flow, t.runs.c.status)).all()
+        actions = conn.execute(sa.select(t.actions.c.flow, t.actions.c.action,
+                                         t.actions.c.args)).all()
+        waiting = _waiting(conn)
+    table(echo, "runs by flow and status", ("flow", "status", "runs"),
+          sorted((flow, status, n) for flow, status, n in counts))
+    done = Counter((flow, action, (args or {}).get("template", "")) for flow, action, args
+                   in actions)
+    table(echo, "actions run", ("flow", "action", "template", "count"),
+          [(*key, n) for key, n in sorted(done.items())])
+    if waiting:
+        table(echo, "still waiting, and why", ("flow", "runs", "waiting for", "why"),
+              [(flow, n, what, _why(flow, what, due, now)) for (flow, what), (n, due)
+               in sorted(waiting.items())])
+
+
+def _waiting(conn: sa.Connection) -> dict[tuple[str, str], tuple[int, Any]]:
+    """Waiting runs by flow and what they wait for: an event (with or without a timeout)
+    or a timer; with the latest moment one of them is due."""
+    query = (sa.select(t.runs.c.flow, t.event_waits.c.event, t.timers.c.kind,
+                       t.timers.c.due_at)
+             .select_from(t.runs.outerjoin(t.event_waits, t.event_waits.c.run_id == t.runs.c.id)
+                          .outerjoin(t.timers, t.timers.c.run_id == t.runs.c.id))
+             .where(t.runs.c.status == "waiting"))
+    out: dict[tuple[str, str], tuple[int, Any]] = {}
+    for flow, event, kind, due in conn.execute(query):
+        if event:
+            what = f"event {event}" + (" (or a timeout)" if kind == "timeout" else "")
+        else:
+            what = "a timer" if kind else "nothing (being worked on)"
+        n, latest = out.get((flow, what), (0, None))
+        out[(flow, what)] = (n + 1, due if latest is None or (due and due > latest)
+                             else latest)
+    return out
+
+
+def _why(flow: str, what: str, due: Any, now: pendulum.DateTime) -> str:
+    if flow.startswith("inactivity-"):
+        return ("an inactivity watcher: one per user, waiting for their next visit for "
+                "as long as the user exists (by design)")
+    if what.startswith("a timer") or "timeout" in what:
+        return f"a wait that ends after the demo stopped (last due {due:%Y-%m-%d %H:%M})"
+    return "waits for an event the demo did not send"
+
+
+def run_demo(*, users: int = 6, days: int = 10, echo: Echo = print,
+             sources: Sequence[str] = (), course: str = "python-101") -> None:
+    """``flowkit simulate``: compile the project's flows (``sources``, default its
+    automations/ and tracks/) and play a small cohort through them on a virtual clock:
+    sign-ups, enrollments in ``course``, a completed unit, a completed course."""
+    folders = list(sources) or [f for f in DEFAULT_FOLDERS if Path(f).is_dir()]
     if not folders:
-        echo("no automations/ or tracks/ folder here: run the demo from the project root")
+        echo("no automations/ or tracks/ folder here: run it from your project's root "
+             "(flowkit init makes one), or name the flows: flowkit simulate FILE_OR_FOLDER")
         return
     flows = load_flows(folders)
-    where = ", ".join(f"{folder}/" for folder in folders)
+    where = ", ".join(f"{folder.rstrip('/')}/" if Path(folder).is_dir() else folder
+                      for folder in folders)
     echo(f"compiled {len(flows)} flows from {where}:")
-    for flow in flows:
-        triggers = ", ".join(t.event for t in flow.triggers) or "added by add_to_track"
-        echo(f"  {flow.kind:<10} {flow.name:<18} {len(flow.ir.steps)} steps, "
-             f"version {flow.version}  ({triggers})")
-        for step in flow.ir.steps:
-            echo(f"      {step.kind:<9} {step.id}")
+    table(echo, "", ("kind", "flow", "steps", "version", "starts on"),
+          [(f.kind, f.name, len(f.ir.steps), f.version,
+            ", ".join(t.event for t in f.triggers) or "add_to_track") for f in flows])
 
     with Simulation(*flows, start="2026-03-02T09:00:00+00:00") as sim:
         echo(f"\nsimulating {users} users over {days} days from {sim.now:%Y-%m-%d %H:%M} UTC")
@@ -48,31 +127,36 @@ def run_demo(*, users: int = 6, days: int = 10, echo: Callable[[str], None] = pr
         for i, uid in enumerate(ids):
             if i % 3 != 2:  # a third never enroll, and get the pick-a-course nudges
                 sim.advance(hours=1)
-                sim.emit("user.enrolled", user=uid, course="python-101")
-        if "day-1" in {f.name for f in flows}:
-            sim.start("day-1", user=ids[0])
+                sim.emit("user.enrolled", user=uid, course=course)
+        tracks = [f.name for f in flows if f.kind == "track" and f.active]
+        if tracks:  # the first learner is added to a track (Day 1, in the examples)
+            sim.start("day-1" if "day-1" in tracks else tracks[0], user=ids[0])
         sim.advance(days=3)
         for i, uid in enumerate(ids):
             if i % 3 == 0:  # completed a unit: they get encouragement, the others tips
-                sim.emit("unit.completed", user=uid, course="python-101", unit=1)
+                sim.emit("unit.completed", user=uid, course=course, unit=1)
         if len(ids) > 1:
-            sim.emit("course.completed", user=ids[1], course="python-101")
-            echo(f"{sim.now:%Y-%m-%d %H:%M}  {ids[1]} completes python-101: "
-                 "their drip stops mid-wait")
+            sim.emit("course.completed", user=ids[1], course=course)
+            echo(f"{sim.now:%Y-%m-%d %H:%M}  {ids[1]} completes {course}")
         sim.advance(to=sim.now.add(days=max(days - 3, 0)))
 
-        echo("\nwhat happened:")
-        for record in sim.actions():
-            template = record.args.get("template", "")
-            echo(f"  {record.at:%Y-%m-%d %H:%M}  {record.user:<8} {record.flow:<16} "
-                 f"{record.name} {template}")
-        echo("\nruns by flow and status:")
+        echo("")
+        table(echo, "what happened", ("at", "user", "flow", "action", "template"),
+              [(f"{r.at:%Y-%m-%d %H:%M}", r.user, r.flow, r.name,
+                r.args.get("template", "")) for r in sim.actions()])
         counts = Counter((r.flow, r.status) for r in sim.runs())
-        for (flow_name, status), count in sorted(counts.items()):
-            echo(f"  {flow_name:<18} {status:<10} {count}")
-        exited = [r for r in sim.runs() if r.status == "exited"]
-        for run in exited:
-            echo(f"  {run.user} left {run.flow} at step {run.step}: {run.reason}")
+        if not counts:
+            listened = sorted({t.event for f in flows for t in f.triggers})
+            echo("no run started: your flows start on " + (", ".join(listened) or
+                 "add_to_track only") + "; this cohort sends user.signed_up, "
+                 "user.enrolled, unit.completed, course.completed")
+            return
+        echo("")
+        table(echo, "runs by flow and status", ("flow", "status", "runs"),
+              [(*key, n) for key, n in sorted(counts.items())])
+        for run in sim.runs():
+            if run.status == "exited":
+                echo(f"  {run.user} left {run.flow} at step {run.step}: {run.reason}")
 
 
 class DemoStream:

@@ -200,6 +200,17 @@ class AutomationExistsError(PremadeTemplateError, FileExistsError):
                          "away first (flowkit new never overwrites a file)")
 
 
+class ProjectExistsError(FlowkitError, FileExistsError):
+    """``flowkit init`` would overwrite a file that is already there."""
+
+    def __init__(self, folder: Path, existing: list[Path]) -> None:
+        self.folder = folder
+        self.existing = existing
+        names = ", ".join(str(p) for p in existing[:3]) + (", ..." if len(existing) > 3 else "")
+        super().__init__(f"{folder} already has {names}; run flowkit init in an empty "
+                         "folder, or move those files away first (init never overwrites)")
+
+
 class ServiceError(FlowkitError, ConnectionError):
     """The database or Redis cannot be used right now, or not at all.
 

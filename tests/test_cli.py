@@ -94,5 +94,5 @@ def test_the_demo_simulates_the_examples(runner: CliRunner) -> None:
     result = runner.invoke(main, ["simulate", "--users", "3", "--days", "8"])
     assert result.exit_code == 0, result.output
     assert re.search(r"compiled \d+ flows from automations/, tracks/", result.output)
-    assert "user-1   onboarding_drip  send_email welcome" in result.output
+    assert re.search(r"user-1 +onboarding_drip +send_email +welcome", result.output)
     assert "user-2 left onboarding_drip" in result.output

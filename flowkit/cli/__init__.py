@@ -6,9 +6,9 @@ status 1 and a one-line cause on stderr, never a traceback.
 
 from __future__ import annotations
 
-from flowkit.cli import authoring, database, events, mail, processes, runs, serve
+from flowkit.cli import authoring, database, events, init, mail, processes, runs, serve
 from flowkit.cli._group import main
 
 __all__ = ["main"]
 
-_COMMANDS = (authoring, database, events, mail, processes, runs, serve)  # registered on import
+_COMMANDS = (authoring, database, events, init, mail, processes, runs, serve)  # registered

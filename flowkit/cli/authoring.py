@@ -48,13 +48,19 @@ def compile_command(sources: tuple[str, ...], as_json: bool, diagrams: bool) -> 
 
 
 @main.command()
+@click.argument("sources", nargs=-1)
 @click.option("--users", default=6, show_default=True, help="How many users to simulate.")
 @click.option("--days", default=10, show_default=True, help="How many days to simulate.")
-def simulate(users: int, days: int) -> None:
-    """Compile the example flows and simulate a cohort on a virtual clock (no services)."""
+@click.option("--course", default="python-101", show_default=True,
+              help="The course the simulated learners enroll in and complete.")
+def simulate(sources: tuple[str, ...], users: int, days: int, course: str) -> None:
+    """Compile your flows and simulate a small cohort on a virtual clock (no services).
+
+    SOURCES are module names, .py files or folders (default: automations/ and tracks/).
+    """
     from flowkit.demo import run_demo
 
-    run_demo(users=users, days=days, echo=click.echo)
+    run_demo(users=users, days=days, echo=click.echo, sources=sources, course=course)
 
 
 @main.command()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import click
 
 from flowkit.cli._group import main
+from flowkit.dsl.flow import Flow
 
 _RESERVED = {"event": "the event's name is the first argument",
              "user": "give the user with --user",
@@ -20,6 +22,25 @@ def _value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def unknown_event_warning(event: str, flows: list[Flow]) -> str | None:
+    """Why ``event`` will likely do nothing: no loaded flow starts, exits or waits on
+    it, and neither the school's platform nor pyproject.toml's ``[tool.flowkit] events``
+    knows it (with the closest known name, for a typo)."""
+    from flowkit.lms.events import REQUIRED
+    from flowkit.review._check_finding import near
+    from flowkit.review._check_texts import _references
+    from flowkit.review.check import _configured_events
+
+    heard = {name for flow in flows for _line, name, _where in _references(flow)}
+    configured, _problems = _configured_events(Path("pyproject.toml"))
+    if event in heard or event in REQUIRED or event in configured:
+        return None
+    close = near(event, heard | set(REQUIRED) | configured, most=2)
+    hint = f"; did you mean {close!r}?" if close else ""
+    return (f"no flow listens to {event!r} and the platform does not know it: it is "
+            f"recorded, and nothing will happen{hint}")
 
 
 class _Nudge:
@@ -88,6 +109,9 @@ def emit(event: str, fields: tuple[str, ...], user: str, key: str | None,
         dispatcher = _Nudge(DramatiqDispatcher())
     try:
         with Engine(database_url or services.database_url(), dispatcher=dispatcher) as engine:
+            warning = unknown_event_warning(event, list(engine.flows.values()))
+            if warning:
+                click.secho(f"warning: {warning}", fg="yellow", err=True)
             result = engine.emit(event, user, idempotency_key=key, **payload)
     except Exception as error:
         problem = _not_stored(error, event, user)

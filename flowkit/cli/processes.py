@@ -25,18 +25,30 @@ from flowkit.cli._group import main
                    "on the next one.")
 @click.option("--flows", multiple=True, help="Modules, files or folders of flows "
               "(default: automations/ and tracks/).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also show the libraries' INFO logs (Dramatiq, Alembic).")
 def run(processes: int, threads: int, demo_users: int | None, time_scale: float | None,
-        duration: float | None, metrics_port: int | None, flows: tuple[str, ...]) -> None:
+        duration: float | None, metrics_port: int | None, flows: tuple[str, ...],
+        verbose: bool) -> None:
     """Run the whole system: workers, scheduler and (without REDIS_URL) an embedded
-    Redis, on DATABASE_URL (default: the SQLite file flowkit.db)."""
+    Redis, on DATABASE_URL (default: the SQLite file flowkit.db).
+
+    Every flow is compiled first: one that does not compile stops the command, with
+    its file, line and column, before anything starts."""
+    from flowkit.runtime.discovery import load_flows
     from flowkit.runtime.supervisor import RunOptions, run_system
+
+    loaded = load_flows(list(flows) or None)  # raises CompileError, located
+    if not loaded:
+        click.echo("warning: no flows found (automations/, tracks/ or --flows): the "
+                   "workers will have nothing to run", err=True)
 
     if demo_users is not None:
         time_scale = 86400.0 if time_scale is None else time_scale
         duration = 120.0 if duration is None else duration
     options = RunOptions(processes=processes, threads=threads, time_scale=time_scale or 1.0,
                          duration=duration, metrics_port=metrics_port,
-                         demo_users=demo_users, flows=flows)
+                         demo_users=demo_users, flows=flows, verbose=verbose)
     sys.exit(run_system(options, echo=click.echo))
 
 

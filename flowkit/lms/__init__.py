@@ -20,7 +20,7 @@ from flowkit.lms.actions import (
 from flowkit.lms.platform import Platform, SqlPlatform
 from flowkit.lms.rendering import render
 from flowkit.lms.tracks import DEFAULT_CONFIRMATION, add_to_track, send_message
-from flowkit.lms.triggers import field_date, on_inactive
+from flowkit.lms.triggers import event_date, field_date, on_inactive
 
 __all__ = [
     # actions
@@ -33,6 +33,7 @@ __all__ = [
     "send_notification",
     "DEFAULT_CONFIRMATION",
     # triggers and dates
+    "event_date",
     "field_date",
     "on_inactive",
     # the platform, and rendering a template for a custom action

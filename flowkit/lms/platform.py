@@ -187,9 +187,38 @@ class BoundSqlPlatform:
         return new
 
     def started_track(self, user: str, track: str) -> bool:
-        """Whether the user has ever started ``track`` (a run of it exists)."""
+        """Whether the user has ever started ``track``: a run of it exists, or an
+        ``add_to_track`` added them to it (also earlier in this same transaction, before
+        the track's run starts)."""
         query = sa.select(runs.c.id).where(runs.c.user_id == user, runs.c.flow == track)
-        return self.conn.execute(query.limit(1)).first() is not None
+        if self.conn.execute(query.limit(1)).first() is not None:
+            return True
+        added = sa.select(t.track_enrollments.c.key).where(
+            t.track_enrollments.c.user_id == user, t.track_enrollments.c.track == track,
+            t.track_enrollments.c.result == "added")
+        return self.conn.execute(added.limit(1)).first() is not None
+
+    def record_track(self, user: str, track: str, *, key: str, method: str, result: str,
+                     reason: str | None = None, for_user: str | None = None,
+                     from_flow: str | None = None, once: str | None = None) -> bool:
+        """Record what an ``add_to_track`` did. With ``once`` (unique), only the first
+        of several runs adding the same user to the same track gets the row, even on two
+        workers at the same time (the second waits for the first's commit): False means
+        another run holds it, and nothing was recorded."""
+        if insert_rows(self.conn, t.track_enrollments, [{
+                "key": key, "user_id": user, "track": track, "method": method,
+                "result": result, "reason": reason, "for_user": for_user,
+                "from_flow": from_flow, "once": once, "at": self.now}],
+                conflict="ignore", returning="key"):
+            return True
+        return self.recorded_track(key) == result  # this step's own row, retried
+
+    def recorded_track(self, key: str) -> str | None:
+        """What the ``add_to_track`` of idempotency key ``key`` recorded, if it ran
+        before (an attempt that failed after recording keeps its row)."""
+        mine = sa.select(t.track_enrollments.c.result).where(t.track_enrollments.c.key == key)
+        result: str | None = self.conn.execute(mine).scalar()
+        return result
 
     def joining_reenrolls(self, user: str, track: str) -> bool:
         """Whether the user joined ``track`` just now through an invitation that asked
@@ -200,17 +229,22 @@ class BoundSqlPlatform:
         return self.conn.execute(query.limit(1)).first() is not None
 
     def _joined(self, user: str, track: str) -> None:
-        """The user joined ``track``: their open invitation to it is accepted and its
-        confirmation message sent."""
+        """The user joined ``track``: their open invitations to it are accepted, and one
+        confirmation is sent (the latest invitation's): joining is one enrollment,
+        however many times they were invited."""
         query = (sa.select(t.invitations).where(
             t.invitations.c.user_id == user, t.invitations.c.track == track,
-            t.invitations.c.joined_at.is_(None)).order_by(t.invitations.c.at))
-        for row in self.conn.execute(query).all():
-            self.conn.execute(sa.update(t.invitations).where(t.invitations.c.key == row.key)
-                              .values(joined_at=self.now))
-            if row.confirmation:
-                self.message(user, row.confirmation, key=f"{row.key}:confirmation",
-                             kind="confirmation", track=track)
+            t.invitations.c.joined_at.is_(None)).order_by(t.invitations.c.at,
+                                                          t.invitations.c.key))
+        open_ = self.conn.execute(query).all()
+        if not open_:
+            return
+        self.conn.execute(sa.update(t.invitations).where(
+            t.invitations.c.key.in_([row.key for row in open_])).values(joined_at=self.now))
+        latest = open_[-1]
+        if latest.confirmation:
+            self.message(user, latest.confirmation, key=f"{latest.key}:confirmation",
+                         kind="confirmation", track=track)
 
     # -- the event feed -------------------------------------------------------------
 
@@ -318,6 +352,10 @@ class PlatformView:
 
     def invitations(self, user: str) -> list[dict[str, Any]]:
         return self._read(t.invitations, user)
+
+    def track_enrollments(self, user: str) -> list[dict[str, Any]]:
+        """What each ``add_to_track`` did for the user: track, result and reason."""
+        return self._read(t.track_enrollments, user)
 
     def tracks(self, user: str) -> list[str]:
         """The tracks the user has started, oldest first (a re-enrollment twice)."""

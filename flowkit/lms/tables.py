@@ -110,6 +110,19 @@ invitations = _keyed(
     sa.Column("joined_at", UTCDateTime),
 )
 
+track_enrollments = _keyed(
+    "lms_track_enrollments",  # every add_to_track: what it did to whom, and why
+    sa.Column("track", sa.String(200), nullable=False),
+    sa.Column("method", sa.String(20), nullable=False),  # automatic | manual
+    sa.Column("result", sa.String(20), nullable=False),  # added | invited | skipped
+    sa.Column("reason", sa.Text),
+    sa.Column("for_user", sa.String(200)),  # the report, when a manager was added
+    sa.Column("from_flow", sa.String(200)),
+    # "<result>:<user>:<track>" while re-enrollment is off: unique, so two runs (in one
+    # batch or on two workers) cannot both add or invite a user to the same track
+    sa.Column("once", sa.String(500), unique=True),
+)
+
 messages = _keyed(
     "lms_messages",  # in-app messages: track messages, invitations' texts, confirmations
     sa.Column("kind", sa.String(40), nullable=False),

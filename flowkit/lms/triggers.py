@@ -10,13 +10,14 @@ decorated flow; the watcher then waits for the user's return before watching aga
 ``field_date(run, "cert_expires", days=-30)`` is the moment 30 days before the date in
 the user's field ``cert_expires``, for ``wait(until=...)``: a naive moment, so it is read
 in the user's own timezone; a moment already past makes the wait go on at once (and its
-history says so).
+history says so). ``event_date(run, "expires_at", days=-30)`` is the same for a date the
+trigger event carries (a certificate's expiry).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -86,11 +87,37 @@ def field_date(run: Run, field: str, *, days: float = 0, hours: float = 0) -> dt
     raw = run.user.fields.get(field)
     if raw in (None, ""):
         raise KeyError(f"user {run.user.id!r} has no {field!r} field to wait for")
-    parsed = pendulum.parse(str(raw), tz=None) if not isinstance(raw, dt.date) else raw
+    return _local(raw, f"user field {field!r}") + dt.timedelta(days=days, hours=hours)
+
+
+def event_date(source: Run | Mapping[str, Any], field: str, *, days: float = 0,
+               hours: float = 0) -> dt.datetime:
+    """The date (or date-time) in the event's field ``field`` (of ``run.event`` when
+    given a run), moved by ``days`` and ``hours``: ``field_date`` for event fields.
+
+    In ``wait(until=event_date(run, "expires_at", days=-30))`` a date or a naive
+    date-time is read in the user's timezone (midnight where the user is); one with an
+    offset keeps it. In a condition, compare dates:
+    ``event_date(event, "registered_at").date() < dt.date(2026, 4, 1)``. The school's
+    events name their date fields (``flowkit.lms.events.DATES``), and ``emit`` refuses
+    one that is not a date.
+    """
+    event = source.event if isinstance(source, Run) else source
+    raw = event.get(field)
+    if raw in (None, ""):
+        raise KeyError(f"event {event.get('event', '')!r} has no {field!r} field")
+    return _local(raw, f"event field {field!r}") + dt.timedelta(days=days, hours=hours)
+
+
+def _local(raw: object, what: str) -> dt.datetime:
+    """``raw`` (a date, a date-time, or their ISO text) as a date-time: a date is its
+    midnight, naive (read later in the user's timezone)."""
+    try:
+        parsed = raw if isinstance(raw, dt.date) else pendulum.parse(str(raw), tz=None)
+    except (ValueError, pendulum.parsing.exceptions.ParserError) as error:
+        raise ValueError(f"{what} is {raw!r}, not a date") from error
     if isinstance(parsed, dt.datetime):
-        base = parsed  # an explicit offset is kept; a naive one is the user's local time
-    elif isinstance(parsed, dt.date):
-        base = dt.datetime(parsed.year, parsed.month, parsed.day)
-    else:
-        raise ValueError(f"user field {field!r} is {raw!r}, not a date")
-    return base + dt.timedelta(days=days, hours=hours)
+        return parsed  # an explicit offset is kept; a naive one is the user's local time
+    if isinstance(parsed, dt.date):
+        return dt.datetime(parsed.year, parsed.month, parsed.day)
+    raise ValueError(f"{what} is {raw!r}, not a date")

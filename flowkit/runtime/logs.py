@@ -129,7 +129,8 @@ def configure_process(level: str | None = None) -> None:
         lines = logging.StreamHandler(sys.stderr)
         lines.setFormatter(JsonFormatter())
         root.addHandler(lines)
-    root.setLevel(logging.WARNING)
+    # FLOWKIT_LIBRARY_LOG_LEVEL=INFO (what `flowkit run -v` sets) shows their INFO too
+    root.setLevel(os.environ.get("FLOWKIT_LIBRARY_LOG_LEVEL", "WARNING").upper())
     for handler in root.handlers:
         if throttle() not in handler.filters:
             handler.addFilter(throttle())

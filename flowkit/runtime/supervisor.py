@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +54,7 @@ class RunOptions:
     metrics_port: int | None = None
     demo_users: int | None = None  # run the demo stream for this many users
     flows: tuple[str, ...] = ()
+    verbose: bool = False  # show the libraries' INFO lines (Dramatiq, Alembic) too
 
 
 @contextmanager
@@ -137,7 +137,9 @@ def _child_env(options: RunOptions, database_url: str, redis_url: str) -> dict[s
     env = dict(os.environ, **services.WORKER_ENV)
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
                **{PARENT_ENV: str(os.getpid())})
-    if options.demo_users is not None:  # progress lines, not a log line per transition
+    if options.verbose:  # flowkit's INFO lines, and the libraries' (Dramatiq, Alembic)
+        env.update(FLOWKIT_LOG_LEVEL="INFO", FLOWKIT_LIBRARY_LOG_LEVEL="INFO")
+    elif options.demo_users is not None:  # progress lines, not a line per transition
         env.setdefault("FLOWKIT_LOG_LEVEL", "WARNING")
     if options.time_scale != 1.0:
         env.update(FLOWKIT_TIME_SCALE=str(options.time_scale),
@@ -277,7 +279,8 @@ class Supervisor:
                         self.options.duration:
                     break
                 if demo is not None and demo.done and idle:
-                    self.echo("the demo's runs have all finished")
+                    self.echo("the demo is done: nothing left to route and no timer left "
+                              "to fire (what still waits, waits for an event: see below)")
                     break
             else:
                 self.echo("stopping on a signal")
@@ -285,7 +288,9 @@ class Supervisor:
             self.stop.set()
             self._stop_children()
             if demo is not None:
-                _summary(self.store, self.echo)
+                from flowkit.demo import summary
+
+                summary(self.engine, self.clock.now(), self.echo)
         return 0
 
     def _demo(self) -> Any:
@@ -397,17 +402,4 @@ def _progress(store: Store, clock: Clock, started: float) -> tuple[str, bool]:
     # (an inactivity watcher waiting for the user's return, say).
     idle = bool(counts) and not timers and not unrouted
     return line, idle
-
-
-def _summary(store: Store, echo: Echo) -> None:
-    with store.engine.connect() as conn:
-        counts = store.run_counts(conn)
-        actions = store.actions(conn)
-    echo("runs by flow and status:")
-    for (flow, status), n in sorted(counts.items()):
-        echo(f"  {flow:<20} {status:<10} {n}")
-    echo("actions run:")
-    done = Counter((a["flow"], a["action"], a["args"].get("template", "")) for a in actions)
-    for (flow, action, template), n in sorted(done.items()):
-        echo(f"  {flow:<20} {action} {template:<22} {n}")
 

@@ -49,3 +49,17 @@ def test_without_registered_at_the_signup_is_dated_when_the_run_starts(
     sim.emit("user.signed_up", user="late")
     assert sim.platform.tags("early") == ["early-bird"]
     assert sim.platform.tags("late") == []
+
+
+def test_registration_dates_compare_as_dates_not_text(sim: Simulation) -> None:
+    # ISO 8601's basic format: as text "20260309" sorts after "2026-04-01"
+    sim.emit("user.signed_up", user="u1", registered_at="20260309")
+    assert sim.platform.tags("u1") == ["early-bird"]
+
+
+def test_a_registration_date_that_is_not_a_date_is_refused_at_the_door(
+        sim: Simulation) -> None:
+    from flowkit.errors import EventError
+
+    with pytest.raises(EventError, match="registered_at='last week' is not a date"):
+        sim.emit("user.signed_up", user="u1", registered_at="last week")

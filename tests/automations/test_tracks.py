@@ -45,7 +45,10 @@ def test_a_user_who_started_a_track_is_not_enrolled_again_by_default(sim: Simula
     sim.advance(days=1)  # Day 1 adds to Week 1, which u1 already started: skipped
     assert sorted(started(sim, "u1")) == ["day-1", "week-1"]
     add = [a for a in sim.actions(user="u1") if a.name == "add_to_track"]
-    assert [a.result for a in add] == ["skipped"]
+    assert [a.result for a in add] == ["skipped: started the track before "
+                                       "(re-enrollment is off)"]
+    (skip,) = sim.platform.track_enrollments("u1")
+    assert (skip["track"], skip["result"], skip["from_flow"]) == ("week-1", "skipped", "day-1")
 
 
 def test_the_learning_pathway_moves_on_as_courses_are_completed(sim: Simulation) -> None:

@@ -103,7 +103,7 @@ def test_emit_with_redis_down_says_the_event_is_stored(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/flowkit.db"
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL="redis://:pw-of-redis@127.0.0.1:1/0",
                PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    result = subprocess.run([sys.executable, "-m", "flowkit.cli", "emit", "it.started", "-u",
+    result = subprocess.run([sys.executable, "-m", "flowkit.cli", "emit", "user.signed_up", "-u",
                              "u1", "--key", "k1"], env=env, cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr

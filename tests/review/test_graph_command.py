@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from flowkit.cli import main
+from tests.conftest import IN_CI
 from tests.review.test_graph import ONBOARDING_DRIP_MERMAID
 
 
@@ -44,7 +45,7 @@ def test_an_unknown_flow_is_a_one_line_error_listing_the_known_ones(runner: CliR
     assert "onboarding_drip" in lines[0] and "day-1" in lines[0]
 
 
-@pytest.mark.skipif(shutil.which("dot") is None,
+@pytest.mark.skipif(shutil.which("dot") is None and not IN_CI,
                     reason="Graphviz's `dot` is not installed (apt-get install graphviz)")
 def test_graph_draws_svg_with_graphviz(runner: CliRunner) -> None:
     result = runner.invoke(main, ["graph", "onboarding_drip", "--format", "svg"])
