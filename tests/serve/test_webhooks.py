@@ -19,7 +19,7 @@ URL = "/v1/webhooks/learnworlds"
 EXPECTED: dict[str, list[dict[str, Any]]] = {
     "user_registered": [{"event": "user.signed_up", "email": "ada@example.com",
                          "username": "ada", "source": "learnworlds",
-                         "registered_at": 1764412800.5}],
+                         "registered_at": "2025-11-29T10:40:00.500000+00:00"}],
     "user_updated": [{"event": "user.updated", "email": "ada@example.com",
                       "username": "ada"}],
     "free_course_enrollment": [{"event": "user.enrolled", "course": "python-101",

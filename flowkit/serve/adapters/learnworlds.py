@@ -5,7 +5,8 @@ Every payload is ``{"type": ..., "data": {"user": {"id": ...}, ...}}``:
 ================== =========================================================
 webhook type       flowkit events
 ================== =========================================================
-userRegistered     ``user.signed_up`` (email, username, source, registered_at)
+userRegistered     ``user.signed_up`` (email, username, source, registered_at: the
+                   user's ``created`` Unix time as an ISO date-time)
 userUpdated        ``user.updated`` (email, username)
 enrolledFreeCourse ``user.enrolled`` (course, source="free")
 productsBought     ``product.bought`` per product (product, kind, price,
@@ -21,6 +22,7 @@ userUnenrolled     ``user.unenrolled`` (product, kind; course for a course)
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flowkit.serve.adapters import Adapter, Event, event
@@ -30,11 +32,18 @@ def _user(p: Any) -> str:
     return str(p["data"]["user"]["id"])
 
 
+def _moment(seconds: Any) -> str | None:
+    """A Unix time as the ISO date-time the school's date fields take."""
+    if seconds in (None, ""):
+        return None
+    return dt.datetime.fromtimestamp(float(seconds), dt.UTC).isoformat()
+
+
 def _registered(p: Any) -> Event:
     user = p["data"]["user"]
     return event("user.signed_up", user["id"], email=user.get("email"),
                  username=user.get("username"), source="learnworlds",
-                 registered_at=user.get("created"))
+                 registered_at=_moment(user.get("created")))
 
 
 def _updated(p: Any) -> Event:
