@@ -32,11 +32,12 @@ Failures, in the row's ``error``:
 ``flowkit mail deliver`` runs one from cron.
 
 Secrets and headers. SMTP_URL's password appears in no error or log line: a malformed
-URL is reported with it as ``***`` (``redact``), and a reason from the server or the
-socket has it scrubbed. Messages are built by the standard library's ``email`` package
-under ``email.policy.SMTP``, which refuses a line break in a header value; the ``To``
-address is checked again (``flowkit.addresses``), and the subject's line breaks become
-spaces, so a user's name with a newline still yields one valid message.
+URL is reported with it as ``***`` (``flowkit._redact.redact_url``), and a reason from
+the server or the socket has it scrubbed. Messages are built by the standard library's
+``email`` package under ``email.policy.SMTP``, which refuses a line break in a header
+value; the ``To`` address is checked again (``flowkit.addresses``), and the subject's
+line breaks become spaces, so a user's name with a newline still yields one valid
+message.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ import attrs
 import pendulum
 import sqlalchemy as sa
 
+from flowkit._redact import redact_url
 from flowkit.addresses import check_email
 from flowkit.clock import Clock, SystemClock
 from flowkit.errors import SmtpUnavailableError, SmtpUrlError
@@ -78,13 +80,6 @@ _PORTS = {"smtp": 25, "smtps": 465}
 _TRUE = {"1", "true", "yes", "on"}
 _PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@]*:)(?P<password>.*)@",
                        re.DOTALL)
-
-
-def redact(url: str) -> str:
-    """``url`` with the password of its user part replaced by ``***``
-    (``smtp://ada:s3cret@host`` is ``smtp://ada:***@host``), even when the rest of it
-    does not parse."""
-    return _PASSWORD.sub(lambda m: f"{m['head']}***@", url, count=1)
 
 
 @attrs.frozen
@@ -111,7 +106,7 @@ def parse_smtp_url(url: str) -> SmtpUrl:
     try:
         return _parse_smtp_url(url)
     except SmtpUrlError as error:
-        raise SmtpUrlError(redact(url), _scrub(error.problem, url)) from None
+        raise SmtpUrlError(redact_url(url), _scrub(error.problem, url)) from None
 
 
 def _scrub(text: str, url: str | SmtpUrl) -> str:

@@ -49,7 +49,10 @@ from flowkit.errors import TemplateError
 
 INLINE = "<template>"  # the file name Jinja2 gives a template made from a string
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-_BIG_NUMBER_IN_FORMAT = re.compile(r"\d{6,}|\{[^{}]*:[^{}]*\{")  # or a nested width
+# A width or precision of a million or more, or one taken from the arguments, in a
+# %-format (``%0999999d``, ``%*d``) or in a {}-format's spec (``{:>999999}``, ``{:{}}``).
+_WIDE_FORMAT = re.compile(r"%[-#0 +]*(\d{6,}|\*|\d*\.(\d{6,}|\*))"
+                          r"|\{[^{}]*:[^{}]*(\d{6,}|\{)")
 
 
 @attrs.frozen
@@ -114,7 +117,7 @@ def _arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
 
 
 def _format_string(text: Any) -> None:
-    if isinstance(text, str) and (_BIG_NUMBER_IN_FORMAT.search(text) or "%*" in text):
+    if isinstance(text, str) and _WIDE_FORMAT.search(text):
         raise SecurityError("the template formats with a width or precision too large")
 
 
@@ -300,8 +303,10 @@ def fill(template: jinja2.Template, context: Mapping[str, Any], *, name: str,
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=1024)
 def compile_text(text: str, *, name: str) -> jinja2.Template:
-    """An inline text as a sandboxed template; a syntax error is a ``TemplateError``."""
+    """An inline text as a sandboxed template (compiled once per text and name); a
+    syntax error is a ``TemplateError``."""
     try:
         return text_sandbox().from_string(text)
     except jinja2.TemplateSyntaxError as error:

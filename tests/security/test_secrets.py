@@ -15,10 +15,11 @@ from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
 from flowkit import Engine, Run, on
+from flowkit._redact import redact_url as redact
 from flowkit.cli import main
 from flowkit.errors import SmtpUnavailableError, SmtpUrlError
 from flowkit.lms import send_email
-from flowkit.lms.mailer import Relay, deliver, parse_smtp_url, redact
+from flowkit.lms.mailer import Relay, deliver, parse_smtp_url
 from flowkit.store import database
 from tests.lms.test_mailer import Server
 

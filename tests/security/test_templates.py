@@ -38,6 +38,7 @@ INJECTIONS = {
     "format field walk": "{{ '{0.__class__.__mro__}'.format('') }}",
     "percent width": "{{ '%0999999999d' % 1 }}",
     "percent star width": "{{ '%*d' % (999999999, 1) }}",
+    "percent precision": "{{ '%.999999999f' % 1 }}",
     "format filter width": "{{ '%0999999999d'|format(1) }}",
     "include": "{% include '/etc/passwd' %}",
     "import": "{% import 'macros.txt' as m %}",
@@ -75,9 +76,10 @@ def test_a_render_is_bounded_by_the_configured_time_and_size(
 
 def test_ordinary_templates_still_render() -> None:
     text = "Hi {{ user|title }}, {{ items|join(', ') }}; {{ '%.2f'|format(price) }} " \
-           "{% for i in range(3) %}{{ i }}{% endfor %} {{ '{} {}'.format('a', 'b') }}"
+           "{% for i in range(3) %}{{ i }}{% endfor %} {{ '{} {}'.format('a', 'b') }} " \
+           "{{ 'order 1234567: %s' % price }} {{ 'ID {:>8}'.format(1234567) }}"
     assert render_text(text, {"user": "ada", "items": ["x", "y"], "price": 10 ** 7}) == \
-        "Hi Ada, x, y; 10000000.00 012 a b"
+        "Hi Ada, x, y; 10000000.00 012 a b order 1234567: 10000000 ID  1234567"
 
 
 # -- the issue's examples, end to end ----------------------------------------------------
@@ -93,6 +95,8 @@ def emails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (folder / "rich.html").write_text("Subject: {{ title }}\n\n<p>{{ title }}</p>\n")
     (folder / "sneaky.txt").write_text("Subject: Hi\n\n{% include '../secret.txt' %}\n")
     (tmp_path / "secret.txt").write_text("the database password\n")
+    (folder / "footer.txt").write_text("-- {{ user }}'s school\n")
+    (folder / "signed.txt").write_text("Subject: Hi\n\nHello.\n{% include 'footer.txt' %}\n")
     monkeypatch.setenv("FLOWKIT_EMAILS", str(folder))
     return folder
 
@@ -129,6 +133,14 @@ def test_an_email_template_cannot_include_a_file_outside_its_folder() -> None:
         assert run.status == "parked"
         assert "no template '../secret.txt' to include" in (run.reason or "")
         assert sim.platform.emails("u1") == []
+
+
+def test_an_email_template_may_include_another_of_its_folder() -> None:
+    with Simulation(probe) as sim:
+        sim.add_user("u1", name="Ada", email="ada@example.com")
+        sim.emit("probe.me", user="u1", template="signed")
+        (sent,) = sim.platform.emails("u1")
+        assert sent["body"] == "Hello.\n-- Ada's school"
 
 
 def test_a_template_name_from_data_cannot_leave_the_templates_folder() -> None:
