@@ -5,9 +5,16 @@ from __future__ import annotations
 import time
 
 from flowkit import Run, action, branch, on, wait
+from flowkit.rules import FrequencyCap, QuietHours, Rules
+
+# The journey rules `python -m bench.run --rules` turns on: quiet hours that let S1's
+# messages through (the cost of the check, not of deferrals) and a daily cap each user
+# stays under (the cost of the count: one upsert per message).
+rules = Rules(quiet_hours=QuietHours("00:00", "23:59"),
+              caps=(FrequencyCap("email", 10, per="day"),))
 
 
-@action
+@action(channel="email")  # a message, so the journey rules apply to it when they are on
 def step(label: str) -> str:
     return label
 

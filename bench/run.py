@@ -72,6 +72,7 @@ def services() -> Iterator[tuple[str, str]]:
 
 
 def reset_database(url: str) -> sa.Engine:
+    import flowkit.lms.tables  # noqa: F401  (the school's tables, dropped with the rest)
     from flowkit.store import database
     from flowkit.store.schema import metadata
 
@@ -140,6 +141,8 @@ class Bench:
         self.env = dict(os.environ, dramatiq_worker_timeout="25", DATABASE_URL=pg, REDIS_URL=rd,
                         FLOWKIT_FLOWS="bench.flows", FLOWKIT_LOG_LEVEL="WARNING",
                         PYTHONPATH=str(ROOT))
+        if args.rules:  # S1's messages under quiet hours and a frequency cap
+            self.env["FLOWKIT_RULES"] = "bench.flows:rules"
         os.environ["REDIS_URL"] = rd
         import bench.flows as flows
         from flowkit import Engine
@@ -398,6 +401,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    parser.add_argument("--rules", action="store_true",
+                        help="turn the journey rules on (bench.flows.rules) in the workers")
     parser.add_argument("--dbos-flows", type=int, default=2_000,
                         help="flows for the DBOS baseline (0: skip it)")
     parser.add_argument("--write", default="docs/performance.md",

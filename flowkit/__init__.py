@@ -11,7 +11,10 @@ from flowkit.dsl import (
     branch,
     compile_flow,
     exit_when,
+    goal,
+    journey,
     on,
+    split,
     track,
     wait,
     wait_for,
@@ -38,8 +41,12 @@ __all__ = [
     "exit_when",
     "on",
     "track",
+    # Journey rules (quiet hours, caps: flowkit.rules)
+    "goal",
+    "journey",
     # Inside a flow
     "branch",
+    "split",
     "wait",
     "wait_for",
     "Run",

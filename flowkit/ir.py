@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
-StepKind = Literal["action", "wait", "wait_for", "branch"]
+StepKind = Literal["action", "wait", "wait_for", "branch", "split"]
 
 
 @attrs.frozen
@@ -29,7 +29,7 @@ class Exec:
 
 @attrs.frozen
 class Step:
-    """An awaited call: an action, a wait, a wait_for or a branch.
+    """An awaited call: an action, a wait, a wait_for, a branch or a split.
 
     ``call`` is the call expression; ``target`` the assignment target of its result
     (``None`` when the result is dropped).

@@ -22,7 +22,7 @@ from flowkit.compiler import RESULT
 from flowkit.context import Run
 from flowkit.dsl.action import ActionCall
 from flowkit.dsl.flow import Flow
-from flowkit.dsl.primitives import Branch, Command, Wait, WaitFor
+from flowkit.dsl.primitives import Branch, Command, Split, Wait, WaitFor
 from flowkit.ir import End, Exec, Jump, JumpIf, Step
 
 MAX_NODES_PER_ADVANCE = 100_000
@@ -55,14 +55,19 @@ class TimedOut:
 
 @attrs.frozen
 class ActionDone:
-    """The action the machine asked for has run and returned ``result``."""
+    """The action the machine asked for has run and returned ``result`` (or, ``skipped``,
+    did not run: the journey rules dropped the message, and said so in the history)."""
 
     result: Any = None
+    skipped: bool = False
 
 
 @attrs.frozen
 class Retry:
-    """Run again the step a parked or failed run stopped at."""
+    """Run again the step a parked or failed run stopped at (``note`` names it in the
+    history: ``retried``, or ``resumed`` after a deferral by the journey rules)."""
+
+    note: str = "retried"
 
 
 Input: TypeAlias = Start | TimerFired | EventArrived | TimedOut | ActionDone | Retry
@@ -222,7 +227,7 @@ class Machine:
             # The retried visit keeps its idempotency key.
             state.visits[state.step] = max(state.visits.get(state.step, 1) - 1, 0)
             state.pending = None
-            history.append(HistoryEntry(run.now, "retried", state.step))
+            history.append(HistoryEntry(run.now, inp.note, state.step))
         else:
             pc = self._at(state.step)
             node = self.nodes[pc]
@@ -268,6 +273,8 @@ class Machine:
         if isinstance(inp, ActionDone):
             call = state.pending
             state.pending = None
+            if inp.skipped:
+                return inp.result, None
             history.append(HistoryEntry(run.now, "action", node.id, {
                 "action": call.action.name if call else node.callee,
                 "args": _loggable(list(call.args)) if call else [],
@@ -309,11 +316,19 @@ class Machine:
         state.visits[node.id] = state.visits.get(node.id, 0) + 1
         state.step = node.id
         history = state.history
-        if isinstance(command, Branch):
-            history.append(HistoryEntry(run.now, "branch", node.id,
-                                        {"label": command.label, "value": command.value}))
+        if isinstance(command, Branch | Split):
+            value: Any
+            if isinstance(command, Branch):
+                value = command.value
+                detail = {"label": command.label, "value": value}
+            else:
+                value = command.arm_for(run.user.id)
+                detail = {"label": command.label, "arm": value,
+                          "weights": dict(command.weights)}
+            history.append(HistoryEntry(run.now, "branch" if isinstance(command, Branch)
+                                        else "split", node.id, detail))
             if node.target:
-                ns[RESULT] = command.value
+                ns[RESULT] = value
                 exec(_code(self.program.assign[pc]), ns)
             return None
         if isinstance(command, ActionCall):

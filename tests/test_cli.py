@@ -41,7 +41,7 @@ def test_compile_reports_a_compile_error_in_one_line(runner: CliRunner,
     path = tmp_path / "broken_flow.py"
     path.write_text(BROKEN)
     result = runner.invoke(main, ["compile", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Traceback" not in result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
@@ -51,7 +51,7 @@ def test_compile_reports_a_compile_error_in_one_line(runner: CliRunner,
 
 def test_compile_of_something_unknown_fails_cleanly(runner: CliRunner) -> None:
     result = runner.invoke(main, ["compile", "no.such.module"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("error: ")
 
 
@@ -86,7 +86,7 @@ def test_db_upgrade_then_emit_routes_into_the_database(
 def test_emit_rejects_a_malformed_field(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["emit", "user.enrolled", "--user", "u1", "course",
                                   "--database-url", f"sqlite:///{tmp_path}/x.db"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "key=value" in result.output
 
 

@@ -58,14 +58,14 @@ def test_inspect_run_by_id_prefix_and_unknown_ids(url: str) -> None:
     shown = CliRunner().invoke(main, ["inspect", "run", prefix, "--database-url", url])
     assert shown.exit_code == 0 and "wait:2d" in shown.output
     missing = CliRunner().invoke(main, ["inspect", "run", "zzzz", "--database-url", url])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert missing.output.strip() == "error: no run has the id 'zzzz'"
 
 
 def test_runs_migrate_moves_waiting_runs_and_rejects_unknown_steps(url: str) -> None:
     bad = CliRunner().invoke(main, ["runs", "migrate", "--flow", "onboarding_drip", "--from",
                                     "wait:2d", "--to", "wait:9d", "--database-url", url])
-    assert bad.exit_code == 1 and "has no step 'wait:9d'" in bad.output
+    assert bad.exit_code == 2 and "has no step 'wait:9d'" in bad.output
     ok = CliRunner().invoke(main, ["runs", "migrate", "--flow", "onboarding_drip", "--from",
                                    "wait:2d", "--to", "wait:4d", "--database-url", url])
     assert ok.output.strip() == "moved 1 run(s) of onboarding_drip from wait:2d to wait:4d"

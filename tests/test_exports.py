@@ -9,7 +9,8 @@ import flowkit.testing
 def test_the_public_names_are_pinned() -> None:
     assert sorted(flowkit.__all__) == sorted([
         "action", "automation", "exit_when", "on", "track",
-        "branch", "wait", "wait_for", "Run", "User",
+        "goal", "journey",
+        "branch", "split", "wait", "wait_for", "Run", "User",
         "Engine", "Hooks", "compile_flow",
         "CompileError", "DefinitionError", "DuplicateFlowError", "EventError",
         "FlowkitError", "NotInFlowError", "RunStatusError", "SchemaOutdatedError",

@@ -1,9 +1,11 @@
 """The ``flowkit`` command group and how it reports failures.
 
-A user mistake (a ``FlowkitError``: a flow that does not compile, a bad event) exits
-with status 1; a database or Redis that cannot be used (unreachable, unknown database,
-missing tables, missing driver, ``flowkit.runtime.faults``) with status 2. Either way
-one line on stderr says what is wrong and what to do; ``--debug`` or ``FLOWKIT_DEBUG=1``
+A command that fails exits with status 2 and one line on stderr saying what is wrong
+and what to do: a user mistake (a ``FlowkitError``: a flow that does not compile, a bad
+event) as much as a database or Redis that cannot be used (unreachable, unknown database,
+missing tables, missing driver, ``flowkit.runtime.faults``). Status 1 is kept for a
+command that ran and found something: ``check``'s errors, ``diff``'s unacknowledged
+effects, ``docs --check``'s stale pages. ``--debug`` or ``FLOWKIT_DEBUG=1``
 adds the traceback. URLs in the line have their passwords redacted.
 """
 
@@ -18,8 +20,7 @@ import click
 
 from flowkit.errors import FlowkitError
 
-EXIT_MISTAKE = 1
-EXIT_ENVIRONMENT = 2
+EXIT_FAILURE = 2
 
 
 def _debugging(ctx: click.Context) -> bool:
@@ -43,16 +44,13 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as error:
-            from flowkit.errors import AlreadyRunningError, ConfigurationError, ServiceError
             from flowkit.runtime.faults import diagnose
 
             problem = diagnose(error)
             if problem is not None:
-                _fail(ctx, error, str(problem), EXIT_ENVIRONMENT)
+                _fail(ctx, error, str(problem), EXIT_FAILURE)
             if isinstance(error, FlowkitError):
-                environment = (ServiceError, AlreadyRunningError, ConfigurationError)
-                _fail(ctx, error, str(error), EXIT_ENVIRONMENT if isinstance(
-                    error, environment) else EXIT_MISTAKE)
+                _fail(ctx, error, str(error), EXIT_FAILURE)
             raise
 
 

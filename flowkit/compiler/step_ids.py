@@ -62,12 +62,14 @@ class StepIds:
                     and pinned.value):
                 raise self.source.error(pinned, "a step id must be a non-empty string literal")
             return pinned.value, "pinned"
-        if kind == "branch":
+        if kind in ("branch", "split"):
             label = first_argument(call, parameters(value))
             if not (isinstance(label, ast.Constant) and isinstance(label.value, str)
                     and label.value):
-                raise self.source.error(call, "a branch label must be a string literal",
-                                        hint='write `await branch("completed a unit?", ...)`')
+                example = '"completed a unit?", ...' if kind == "branch" else \
+                    '"subject line", a=50, b=50'
+                raise self.source.error(call, f"a {kind} label must be a string literal",
+                                        hint=f'write `await {kind}({example})`')
             return label.value, "label"
         if kind == "wait":
             return "wait:" + describe_wait(call), "auto"

@@ -26,7 +26,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowkit.clock import clock_from_env
-from flowkit.console import actions, pages
+from flowkit.console import actions, journey, pages
 from flowkit.console.auth import Keys, Session, identify, root_path
 from flowkit.console.settings import ConsoleSettings
 from flowkit.console.tally import Tally
@@ -172,6 +172,7 @@ def create_app(database_url: str, settings: ConsoleSettings | None = None) -> St
         page("/", pages.flows),
         page("/flows/{name}", pages.flow),
         page("/flows/{name}/counts.json", pages.flow_counts),
+        page("/flows/{name}/report", journey.report),
         page("/runs/{run_id}", pages.run),
         page("/users", pages.users),
         page("/users/{user_id}", pages.user),

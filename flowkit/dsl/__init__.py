@@ -12,7 +12,18 @@ from flowkit.dsl.flow import (
     on,
     track,
 )
-from flowkit.dsl.primitives import Branch, Command, Wait, WaitFor, branch, wait, wait_for
+from flowkit.dsl.journey import goal, journey
+from flowkit.dsl.primitives import (
+    Branch,
+    Command,
+    Split,
+    Wait,
+    WaitFor,
+    branch,
+    split,
+    wait,
+    wait_for,
+)
 
 __all__ = [
     "Action",
@@ -21,6 +32,7 @@ __all__ = [
     "Command",
     "EventExit",
     "Flow",
+    "Split",
     "StateExit",
     "Trigger",
     "Wait",
@@ -30,7 +42,10 @@ __all__ = [
     "branch",
     "compile_flow",
     "exit_when",
+    "goal",
+    "journey",
     "on",
+    "split",
     "track",
     "wait",
     "wait_for",

@@ -30,6 +30,8 @@ class ActionCall(Command):
     action: Action
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = attrs.field(hash=False)
+    # `transactional=True` on a message's call: exempt from quiet hours and caps
+    transactional: bool = False
 
 
 @attrs.frozen(eq=False)
@@ -43,6 +45,9 @@ class Action:
     signature: inspect.Signature = attrs.field(repr=False)
     positional: tuple[str, ...] = attrs.field(repr=False, default=())
     templates: tuple[str, ...] = attrs.field(repr=False, default=())
+    # The channel a message action sends on (email, notification, message): the journey
+    # rules (quiet hours, frequency caps) apply to actions that have one.
+    channel: str | None = None
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The call's arguments by parameter name (as the ledger records them)."""
@@ -60,18 +65,21 @@ class Action:
             raise DefinitionError(
                 f"action {self.name!r} receives `run` from the engine; do not pass it"
             )
-        return ActionCall(action=self, args=args, kwargs=kwargs)
+        transactional = bool(kwargs.pop("transactional", False)) \
+            if self.channel is not None else False
+        return ActionCall(action=self, args=args, kwargs=kwargs, transactional=transactional)
 
 
 @overload
 def action(fn: Callable[..., Any], /) -> Action: ...
 @overload
-def action(*, name: str | None = None, templates: tuple[str, ...] = ()
-           ) -> Callable[[Callable[..., Any]], Action]: ...
+def action(*, name: str | None = None, channel: str | None = None,
+           templates: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Action]: ...
 
 
 def action(
     fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
+    channel: str | None = None,
     templates: tuple[str, ...] = (),
 ) -> Action | Callable[[Callable[..., Any]], Action]:
     """Turn a function (plain or ``async def``) into an action flows can ``await``.
@@ -80,7 +88,13 @@ def action(
     visit; make it idempotent on ``run.idempotency_key()`` by declaring a keyword-only
     ``run`` parameter. ``templates`` names the parameters that carry a template (render
     them with ``flowkit.lms.render``): a flow must pass them text written in its source.
+    ``channel="email"`` (or ``"notification"``, ``"message"``) makes it a message, which
+    quiet hours and frequency caps apply to; a call can pass ``transactional=True`` to
+    be exempt.
     """
+    if channel is not None and channel not in ("email", "notification", "message"):
+        raise DefinitionError(f"@action(channel=...) is 'email', 'notification' or "
+                              f"'message', got {channel!r}")
 
     def decorate(target: Callable[..., Any]) -> Action:
         if isinstance(target, Action):
@@ -100,6 +114,7 @@ def action(
         _check_templates(target, params, templates)
         return Action(
             name=name or target.__name__,
+            channel=channel,
             fn=target,
             takes_run=run_param is not None,
             is_async=inspect.iscoroutinefunction(target),

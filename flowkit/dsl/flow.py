@@ -20,6 +20,7 @@ from flowkit.compiler import Program, compile_function
 from flowkit.compiler.conditions import condition_text
 from flowkit.errors import CompileError, DefinitionError, NotInFlowError
 from flowkit.ir import FlowIR
+from flowkit.rules.policy import FlowRules
 
 Reentry = Literal["never", "always", "after_exit"]
 REENTRY: tuple[str, ...] = ("never", "always", "after_exit")
@@ -83,6 +84,8 @@ class Flow:
     # Flows that must run beside this one (an inactivity trigger's watcher): loading
     # this flow loads them too.
     companions: tuple[Flow, ...] = attrs.field(default=(), repr=False)
+    # Quiet hours, caps, priority and goal (``@journey``, ``@goal``): docs/journey-rules.md
+    rules: FlowRules = attrs.field(factory=FlowRules, repr=False)
 
     @property
     def ir(self) -> FlowIR:
@@ -182,6 +185,7 @@ def _declared(flow: Flow) -> Flow:
         else:
             lines.append(f"exit when {condition_text(exit_.predicate)}")
     lines += [f"kind {flow.kind}", f"reentry {flow.reentry}"]
+    lines += flow.rules.declaration(condition_text)  # @journey, @goal
     if flow.kind == "track":
         lines.append(f"active {flow.active}")
         if flow.title and flow.title != flow.name:

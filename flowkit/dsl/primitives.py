@@ -1,4 +1,4 @@
-"""The awaitable primitives of a flow: ``wait``, ``wait_for`` and ``branch``.
+"""The awaitable primitives of a flow: ``wait``, ``wait_for``, ``branch`` and ``split``.
 
 Calling a primitive does no work: it returns a command value that describes what the
 run should do. The compiled flow hands that value to the machine, which suspends the
@@ -9,6 +9,7 @@ anywhere but inside a compiled flow raises ``NotInFlowError``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -136,4 +137,42 @@ def branch(label: str, condition: object) -> Branch:
     return Branch(label=label, value=bool(condition))
 
 
-PRIMITIVES: dict[object, str] = {wait: "wait", wait_for: "wait_for", branch: "branch"}
+@attrs.frozen
+class Split(Command):
+    """A split test: each user goes into one arm, by the arms' weights, for good."""
+
+    label: str
+    weights: tuple[tuple[str, int], ...]
+
+    def arm_for(self, user_id: str) -> str:
+        """The user's arm: a stable hash of the user and the split's label, so a user
+        lands in the same arm on every run, worker and version with these weights."""
+        digest = hashlib.sha256(f"{self.label}\x00{user_id}".encode()).digest()
+        point = int.from_bytes(digest[:8], "big") % sum(w for _, w in self.weights)
+        for arm, weight in self.weights:
+            if point < weight:
+                return arm
+            point -= weight
+        raise AssertionError("unreachable: the point falls within the total weight")
+
+
+def split(label: str, **weights: int) -> Split:
+    """A split test: ``arm = await split("subject line", a=50, b=50)`` returns ``"a"``
+    or ``"b"``, chosen by a stable hash of the user and the label (a user keeps their
+    arm), with chances proportional to the weights. The label is the step's id."""
+    if not isinstance(label, str) or not label:
+        raise DefinitionError(f"split() needs a label, got {label!r}")
+    weights.pop("id", None)
+    if len(weights) < 2:
+        raise DefinitionError(f"split({label!r}) needs two arms or more, such as a=50, b=50")
+    for arm, weight in weights.items():
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            raise DefinitionError(f"split({label!r}): arm {arm!r} needs a whole-number "
+                                  f"weight of 0 or more, got {weight!r}")
+    if not any(weights.values()):
+        raise DefinitionError(f"split({label!r}): every arm has weight 0")
+    return Split(label=label, weights=tuple(weights.items()))
+
+
+PRIMITIVES: dict[object, str] = {wait: "wait", wait_for: "wait_for", branch: "branch",
+                                 split: "split"}

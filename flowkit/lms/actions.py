@@ -96,7 +96,7 @@ def add_tag(tag: str, *, run: Run) -> bool:
     return bool(_platform(run).add_tag(run.user.id, tag, key=run.idempotency_key()))
 
 
-@action
+@action(channel="email")
 def send_email(template: str, *, run: Run, **values: Any) -> str:
     """Send the user the email ``template`` (``emails/<template>.txt`` or ``.html``),
     rendered with the user's placeholders and ``values``. Returns its subject."""
@@ -107,7 +107,7 @@ def send_email(template: str, *, run: Run, **values: Any) -> str:
     return rendered.subject
 
 
-@action(templates=("text",))
+@action(channel="notification", templates=("text",))
 def send_notification(text: str, *, run: Run, **values: Any) -> str:
     """Send an in-app notification; ``{{ user }}``-style placeholders and ``values`` are
     filled in, in the sandbox. ``text`` is written in the flow (a template), and the

@@ -43,7 +43,7 @@ def _render(text: str, run: Run) -> str:
     return emails.render_text(text, _placeholders(run))
 
 
-@action(templates=("text",))
+@action(channel="message", templates=("text",))
 def send_message(text: str, *, run: Run) -> str:
     """Post an in-app message to the user; ``{{ user }}`` and ``{{ manager }}`` are
     filled in. Returns the text sent."""

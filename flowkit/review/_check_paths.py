@@ -113,13 +113,14 @@ def message_rate(flows: Sequence[Flow], limit: int) -> Iterator[Finding]:
         yield from _flow_rate(flow, limit)
 
 
-def _flow_rate(flow: Flow, limit: int) -> Iterator[Finding]:
+def _flow_rate(flow: Flow, limit: int, sends: frozenset[str] = MESSAGES,
+               period: float = DAY) -> Iterator[Finding]:
     nodes = flow.ir.nodes
     seen = reachable(nodes)
     steps = {i: n for i, n in enumerate(nodes) if isinstance(n, Step) and i in seen}
-    resets = {i for i, step in steps.items() if seconds(flow, step) >= DAY}
+    resets = {i for i, step in steps.items() if seconds(flow, step) >= period}
     inside = seen - resets
-    messages = {i for i in inside if i in steps and callee(steps[i]) in MESSAGES}
+    messages = {i for i in inside if i in steps and callee(steps[i]) in sends}
     if not messages:
         return
 

@@ -15,6 +15,8 @@ severity, a place (``file:line``), the flow, what is wrong and how to fix it:
   not there; a placeholder a message uses but is not given.
 - ``unreachable`` (warning): steps no path from the start reaches.
 - ``message-rate`` (error): a flow that can message a user more than N times a day.
+- ``quiet-hours``, ``frequency-cap`` (warning): the project's or a flow's quiet hours
+  leave no time to send; a flow alone can exceed a daily frequency cap.
 - ``duplicate-name`` (error): two flows with one name.
 - ``import``, ``config`` (error): a module that does not import or a flow that does not
   compile; a ``[tool.flowkit]`` table that cannot be read.
@@ -37,6 +39,7 @@ from flowkit.errors import CompileError, UnknownFlowError
 from flowkit.lms import emails
 from flowkit.review._check_finding import Finding, Severity, shown
 from flowkit.review._check_paths import message_rate, unreachable_steps
+from flowkit.review._check_rules import journey_rules
 from flowkit.review._check_texts import email_templates, known_events, unknown_events
 from flowkit.review._check_tracks import duplicate_names, track_cycles, track_destinations
 from flowkit.runtime.discovery import find_flows
@@ -95,6 +98,7 @@ def check_flows(flows: Sequence[Flow], options: Options) -> list[Finding]:
         *email_templates(flows, options.emails or emails.folder()),
         *unreachable_steps(flows),
         *message_rate(flows, options.max_messages_per_day),
+        *journey_rules(flows),
     ]
     return sorted(findings, key=_order)
 

@@ -63,6 +63,23 @@ def exit_text(exit_: Exit) -> str:
     return f"exit when {condition(exit_.predicate)}"
 
 
+def rules_texts(flow: Flow) -> list[str]:
+    """The flow's own journey rules, one line each: its goal, quiet hours, priority."""
+    rules, lines = flow.rules, []
+    if rules.goal is not None:
+        ends = " (ends the run)" if rules.goal.ends_run else ""
+        lines.append(f"goal: {rules.goal.describe()}{ends}")
+    if rules.transactional:
+        lines.append("transactional: no quiet hours or caps")
+    elif rules.quiet_hours is None:
+        lines.append("no quiet hours")
+    elif rules.quiet_hours != "project":
+        lines.append(f"quiet hours: {rules.quiet_hours.describe()}")
+    if rules.when_over_cap != "defer" and not rules.transactional:
+        lines.append(f"over a cap: {rules.when_over_cap}")
+    return lines
+
+
 # -- calls -------------------------------------------------------------------------
 
 
@@ -155,6 +172,21 @@ def branch_label(call_text: str, fallback: str) -> str:
     if isinstance(label, ast.Constant) and isinstance(label.value, str):
         return label.value
     return fallback
+
+
+def split_arms(call_text: str) -> dict[str, str]:
+    """A split's arms and their weights as written: ``{"a": "50", "b": "50"}``."""
+    call = _call(call_text)
+    if call is None:
+        return {}
+    return {k.arg: ast.unparse(k.value) for k in call.keywords
+            if k.arg is not None and k.arg != "id"}
+
+
+def split_text(call_text: str, fallback: str) -> str:
+    """``split "subject line": a 50 / b 50``."""
+    arms = " / ".join(f"{arm} {weight}" for arm, weight in split_arms(call_text).items())
+    return f'split "{branch_label(call_text, fallback)}": {arms}'
 
 
 def for_loop_text(setup_code: str, body_code: str, items: str) -> str | None:

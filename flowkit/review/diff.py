@@ -32,7 +32,7 @@ FOLDERS = ("automations", "tracks", "emails")
 @attrs.frozen
 class StepChange:
     step: str
-    change: str  # added | removed | changed | moved
+    change: str  # added | removed | changed | moved | weights (a split's)
     before: str | None = None
     after: str | None = None
     waiting: int = 0  # runs resting at this step in the old version
@@ -152,7 +152,10 @@ def _step_changes(old: Iterable[Step], new: Iterable[Step], flow: str,
         if sid not in new_steps:
             changes.append(StepChange(sid, "removed", step.call, None, waiting))
         elif new_steps[sid].call != step.call or new_steps[sid].kind != step.kind:
-            changes.append(StepChange(sid, "changed", step.call, new_steps[sid].call,
+            # a split whose weights change keeps its users' arms only where they fall
+            # in the same arm under the new weights: said as its own kind of change
+            change = "weights" if step.kind == new_steps[sid].kind == "split" else "changed"
+            changes.append(StepChange(sid, change, step.call, new_steps[sid].call,
                                       waiting))
         elif old_order.index(sid) != new_order.index(sid):
             changes.append(StepChange(sid, "moved", step.call, step.call, waiting))

@@ -27,6 +27,7 @@ from flowkit.review import describe
 
 Shape = Literal["trigger", "action", "wait", "decision", "end", "note"]
 _FOR_TEST = re.compile(r"^__fk_index_(\w+) < len\(__fk_items_\1\)$")
+_ARM_TEST = re.compile(r"""^(\w+) == ['"](\w+)['"]$""")
 _LOOPS_FOREVER = -1  # a cycle of collapsed nodes, with no step in it
 
 
@@ -122,6 +123,7 @@ class _Builder:
             edges += [GraphEdge(ids[i], ids[j], label) for j, label in successors[i]]
 
         exits = [describe.exit_text(e) for e in self.flow.exits]
+        exits += describe.rules_texts(self.flow)
         if exits:
             nodes.append(GraphNode("exits", "note", "\n".join(exits)))
         return Graph(self.flow.name, tuple(nodes), tuple(edges))
@@ -176,6 +178,8 @@ class _Builder:
             yes_no = self._test_jump(i)
             if node.kind == "branch" and yes_no is not None:
                 return [(self._resolve(yes_no[0]), "yes"), (self._resolve(yes_no[1]), "no")]
+            if node.kind == "split":
+                return self._split_arms(i, node)
             return [(self._resolve(i + 1), "")]
         if isinstance(node, JumpIf):
             yes, no = (node.then, node.orelse) if node.test != f"not {TEST}" \
@@ -183,6 +187,24 @@ class _Builder:
             labels = ("next", "done") if _FOR_TEST.match(node.test) else ("yes", "no")
             return [(self._resolve(yes), labels[0]), (self._resolve(no), labels[1])]
         return []
+
+    def _split_arms(self, i: int, step: Step) -> list[_Successor]:
+        """A split's edges, one per arm: the ``if arm == "a": ... elif arm == "b"`` that
+        tests its result at once is drawn as the split's own edges, as a branch's is."""
+        arms = list(describe.split_arms(step.call))
+        out: list[_Successor] = []
+        j = self._resolve(i + 1)
+        while 0 <= j < len(self.ir) and isinstance(self.ir[j], JumpIf):
+            jump = self.ir[j]
+            assert isinstance(jump, JumpIf)
+            match = _ARM_TEST.match(jump.test)
+            if step.target is None or match is None or match[1] != step.target \
+                    or match[2] not in arms:
+                break
+            out.append((self._resolve(jump.then), match[2]))
+            arms.remove(match[2])
+            j = self._resolve(jump.orelse)
+        return [*out, (j, " / ".join(arms) if out else "")]
 
     # -- what each node shows ----------------------------------------------------
 
@@ -215,6 +237,8 @@ class _Builder:
     def _step(self, i: int, step: Step) -> tuple[Shape, str]:
         if step.kind == "branch":
             return "decision", describe.branch_label(step.call, step.id)
+        if step.kind == "split":
+            return "decision", describe.split_text(step.call, step.id)
         shape: Shape = "action"
         if step.kind == "wait":
             shape, label = "wait", describe.wait_text(step.call)

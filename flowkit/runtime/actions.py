@@ -2,7 +2,9 @@
 the action ledger, and hands the result back, until the run suspends or ends.
 
 An action that raises is retried later at the same step with the same idempotency key
-(with backoff); after ``action_attempts`` failures the run is parked.
+(with backoff); after ``action_attempts`` failures the run is parked. A message (an
+action with a channel) first passes the journey rules (``flowkit.rules.gate``), which may
+defer it to a durable timer or drop it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from flowkit.machine import (
     Parked,
     RunState,
 )
+from flowkit.rules import gate
 from flowkit.runtime.batch import Batch, Runtime
 from flowkit.store import RunRow
 
@@ -35,10 +38,12 @@ MAX_ACTIONS_PER_TRANSITION = 1_000
 
 @attrs.frozen
 class RetryLater:
-    """An action failed: the run waits at its step for another attempt."""
+    """An action failed (or the journey rules deferred it): the run waits at its step
+    for another attempt."""
 
     step: str
     at: pendulum.DateTime
+    kind: str = "retry"  # the timer's kind: retry | deferred
 
 
 def drive(batch: Batch, flow: Flow, row: RunRow, run: Run, state: RunState, inp: Input
@@ -49,14 +54,39 @@ def drive(batch: Batch, flow: Flow, row: RunRow, run: Run, state: RunState, inp:
     for _ in range(MAX_ACTIONS_PER_TRANSITION):
         if not isinstance(outcome, NeedsAction):
             return outcome
+        verdict = gate.admit(batch, flow, row, outcome, run.user.timezone)
+        if not isinstance(verdict, gate.Permit):
+            ruled = ruled_out(batch, row, state, outcome, verdict)
+            if ruled is not None:
+                return ruled
+            outcome = machine.advance(state, ActionDone(None, skipped=True), run)
+            continue
         action_run = attrs.evolve(run, step=outcome.step, visits=dict(state.visits))
         try:
             result = run_action(batch, row, action_run, outcome)
         except Exception as error:
+            gate.release(batch, verdict.counted)
             return action_failed(batch, row, state, outcome, error)
         row.attempts = 0
         outcome = machine.advance(state, ActionDone(result), run)
     return Failed(f"ran {MAX_ACTIONS_PER_TRANSITION} actions without waiting")
+
+
+def ruled_out(batch: Batch, row: RunRow, state: RunState, need: NeedsAction,
+              verdict: gate.Defer | gate.Drop | Parked) -> Outcome | RetryLater | None:
+    """The journey rules held the message back: rest until it may go (deferred), or
+    go on without it (dropped, returns ``None``); recorded in history and the rule log."""
+    if isinstance(verdict, Parked):
+        return verdict
+    gate.log(batch, row, need.step, verdict)
+    detail: dict[str, Any] = {"action": need.call.action.name, "rule": verdict.rule,
+                              "reason": verdict.reason}
+    if isinstance(verdict, gate.Drop):
+        state.history.append(HistoryEntry(batch.now, "dropped", need.step, detail))
+        return None
+    detail["until"] = verdict.until.isoformat()
+    state.history.append(HistoryEntry(batch.now, "deferred", need.step, detail))
+    return RetryLater(need.step, verdict.until, "deferred")
 
 
 def action_failed(batch: Batch, row: RunRow, state: RunState, need: NeedsAction,

@@ -24,6 +24,7 @@ from flowkit.clock import Clock
 from flowkit.context import User
 from flowkit.dsl.flow import Flow
 from flowkit.machine import Machine
+from flowkit.rules.policy import Rules
 from flowkit.runtime import validation
 from flowkit.runtime.hooks import Hooks
 from flowkit.store import Changes, RunRow, Store
@@ -44,8 +45,10 @@ class Runtime:
     # called after a commit with the shards that got new events
     events_appended: Callable[[set[int]], None]
     flows: dict[str, Flow] = attrs.field(factory=dict)
+    rules: Rules = attrs.field(factory=Rules)  # the project's journey rules
     machines: dict[str, Machine] = attrs.field(factory=dict)
     triggers: dict[str, list[Flow]] = attrs.field(factory=lambda: defaultdict(list))
+    goal_events: set[str] = attrs.field(factory=set)  # events some flow has as its goal
     local: threading.local = attrs.field(factory=threading.local)  # per-thread state
 
 
@@ -66,6 +69,8 @@ class Batch:
         # A careful batch (one event or timer whose batch failed) runs each run in a
         # savepoint and parks the one that fails; see ``isolation``.
         self.careful = False
+        self.before_commit: list[Callable[[], None]] = []  # last writes, e.g. cap counts
+        self.rules_state: Any = None  # the journey rules' (flowkit.rules.gate)
 
     def load_users(self, user_ids: Iterable[str]) -> None:
         missing = {u for u in user_ids if u not in self.users}
@@ -91,6 +96,8 @@ def open_batch(rt: Runtime, now: pendulum.DateTime | None = None) -> Iterator[Ba
     with rt.db.begin() as conn:
         batch = Batch(rt, conn, now or rt.clock.now())
         yield batch
+        for last in batch.before_commit:
+            last()
         rt.store.write(conn, batch.changes)
         new = rt.store.append_events(conn, batch.events)
     if new:

@@ -29,6 +29,10 @@ from flowkit.context import User
 from flowkit.dsl.flow import Flow
 from flowkit.errors import EventError, RunStatusError, UnknownFlowError, UnknownRunError
 from flowkit.machine import HistoryEntry, Machine, Retry, Start
+from flowkit.rules import report as reports
+from flowkit.rules.loading import project_rules
+from flowkit.rules.policy import Rules
+from flowkit.rules.report import FlowReport
 from flowkit.runtime import actions, history, routing, timers, transitions, validation
 from flowkit.runtime.batch import Runtime, open_batch
 from flowkit.runtime.discovery import Source, load_flows
@@ -56,7 +60,8 @@ class Engine:
     ``Engine()`` uses ``DATABASE_URL`` (else a SQLite file, ``flowkit.db``) and the
     flows of ``automations/`` and ``tracks/``. ``flows`` takes flows, module names,
     files or folders instead. A SQLite database is migrated on start; any other must be
-    migrated with ``flowkit db upgrade`` first.
+    migrated with ``flowkit db upgrade`` first. ``rules`` are the project's journey
+    rules (default: ``flowkit.rules.loading.project_rules()``).
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class Engine:
         platform: Any = None,
         action_attempts: int = 5,
         action_backoff: float = 2.0,
+        rules: Rules | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.hooks = tuple(hooks)
@@ -92,7 +98,9 @@ class Engine:
             db=self.db, store=self.store, clock=self.clock, hooks=self.hooks,
             platform=self.platform, batch_size=batch_size, action_attempts=action_attempts,
             action_backoff=action_backoff,
-            events_appended=lambda shards: self.dispatcher.events_appended(self, shards))
+            events_appended=lambda shards: self.dispatcher.events_appended(self, shards),
+            rules=project_rules() if rules is None else rules)
+        self.rules = self._rt.rules
         self.flows: dict[str, Flow] = self._rt.flows
         self.machines: dict[str, Machine] = self._rt.machines
         self.register(load_flows(flows))
@@ -109,6 +117,8 @@ class Engine:
         for flow in self.flows.values():
             for trigger in flow.triggers:
                 self._rt.triggers[trigger.event].append(flow)
+        self._rt.goal_events = {f.rules.goal.event for f in self.flows.values()
+                                if f.rules.goal is not None}
         rows = [{"flow": f.name, "version": f.version, "kind": f.kind,
                  "ir": f.ir.to_dict(), "created_at": self.clock.now()} for f in flows]
         with self.db.begin() as conn:
@@ -261,6 +271,12 @@ class Engine:
         """Every run (of ``user``, of ``flow``), oldest first, with its history."""
         with self.db.connect() as conn:
             return history.run_records(conn, self.store, user, flow)
+
+    def report(self, flow: str) -> FlowReport:
+        """How ``flow`` does: conversion per branch and split arm, drop-off per step,
+        messages held by the journey rules (what ``flowkit report`` prints)."""
+        with self.db.connect() as conn:
+            return reports.build(conn, self.store, flow)
 
     def rejected_events(self) -> list[RejectedEvent]:
         """The events routing rejected (each failed on its own), oldest first, with why."""

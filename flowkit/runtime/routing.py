@@ -10,6 +10,7 @@ from typing import Any
 
 from flowkit.dsl.flow import Flow
 from flowkit.machine import EventArrived
+from flowkit.rules import goals
 from flowkit.runtime import isolation, transitions
 from flowkit.runtime.batch import Batch, Runtime, open_batch
 from flowkit.store import LIVE, EventRow
@@ -148,7 +149,10 @@ def route_batch(batch: Batch, events: Sequence[EventRow]) -> None:
 
 def route_event(batch: Batch, key: str, name: str, user_id: str,
                 payload: dict[str, Any]) -> None:
-    """One event: exits of the user's live runs, then their event waits, then triggers."""
+    """One event: goals it reaches, exits of the user's live runs, then their event
+    waits, then triggers."""
+    if name in batch.rt.goal_events:
+        goals.observe(batch, key, name, user_id, payload)
     for row in list(batch.runs_by_user[user_id]):
         if row.status not in LIVE:
             continue

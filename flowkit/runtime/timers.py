@@ -3,18 +3,20 @@ earliest first, a batch at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pendulum
 
-from flowkit.machine import Retry, TimedOut, TimerFired
+from flowkit.machine import Input, Retry, TimedOut, TimerFired
 from flowkit.runtime import isolation, transitions
 from flowkit.runtime.batch import Batch, Runtime, open_batch
 from flowkit.store import RunRow
 from flowkit.store.repository import DueTimer
 
-INPUTS: dict[str, type[TimerFired] | type[TimedOut] | type[Retry]] = {
-    "wait": TimerFired, "timeout": TimedOut, "retry": Retry}
+INPUTS: dict[str, Callable[[], Input]] = {
+    "wait": TimerFired, "timeout": TimedOut, "retry": Retry,
+    # a message the journey rules deferred: its step runs again, same idempotency key
+    "deferred": lambda: Retry("resumed")}
 
 
 def tick(rt: Runtime, now: pendulum.DateTime | None = None,

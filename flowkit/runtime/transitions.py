@@ -115,7 +115,7 @@ def _rest(batch: Batch, row: RunRow, outcome: Outcome | RetryLater) -> None:
     timer = wait = None
     if isinstance(outcome, RetryLater):
         timer = {"run_id": row.id, "due_at": outcome.at, "step": outcome.step,
-                 "kind": "retry"}
+                 "kind": outcome.kind}
     if isinstance(outcome, Suspended):
         if outcome.wake_at is not None:
             timer = {"run_id": row.id, "due_at": outcome.wake_at, "step": outcome.step,

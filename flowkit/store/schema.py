@@ -117,7 +117,7 @@ timers = sa.Table(
               primary_key=True),
     sa.Column("due_at", UTCDateTime, nullable=False, index=True),
     sa.Column("step", sa.String(300), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # wait | timeout | retry
+    sa.Column("kind", sa.String(16), nullable=False),  # wait | timeout | retry | deferred
 )
 
 event_waits = sa.Table(
@@ -177,6 +177,45 @@ actions = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Index(None, "run_id"),
     sa.Index(None, "user_id", "at"),
+)
+
+# Journey rules (flowkit.rules). Messages sent per user, channel and period (a day or a
+# week in the user's timezone), counted by an atomic upsert so workers never overshoot.
+message_counts = sa.Table(
+    "flowkit_message_counts", metadata,
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("period", sa.String(32), primary_key=True),  # day:2026-03-02, week:...
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+# Each message the rules deferred or dropped, with the rule and the reason.
+rule_log = sa.Table(
+    "flowkit_rule_log", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("flow", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("step", sa.String(300), nullable=False),
+    sa.Column("rule", sa.String(32), nullable=False),  # quiet_hours | frequency_cap
+    sa.Column("outcome", sa.String(16), nullable=False),  # deferred | dropped
+    sa.Column("until", UTCDateTime),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index(None, "flow", "at"),
+)
+
+# A run that reached its flow's goal: when, and by which event.
+conversions = sa.Table(
+    "flowkit_conversions", metadata,
+    sa.Column("run_id", sa.String(36), primary_key=True),
+    sa.Column("flow", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("goal", sa.String(200), nullable=False),
+    sa.Column("event_key", sa.String(200), nullable=False),
+    sa.Column("converted_at", UTCDateTime, nullable=False),
+    sa.Index(None, "flow"),
 )
 
 # The events API's bearer keys, stored as SHA-256 hashes (``flowkit keys``): several

@@ -15,6 +15,8 @@ import pendulum
 from flowkit.clock import VirtualClock
 from flowkit.context import User
 from flowkit.lms.platform import PlatformView
+from flowkit.rules.policy import Rules
+from flowkit.rules.report import FlowReport
 from flowkit.runtime.discovery import Source, load_flows
 from flowkit.runtime.engine import Emitted, Engine
 from flowkit.runtime.records import ActionRecord, RunRecord
@@ -41,16 +43,19 @@ class Simulation:
 
     ``Simulation(flow_a, "automations.drip", start="2026-03-02T09:00:00+00:00")`` takes
     flows, module names, files or folders. Nothing runs until you ``emit`` an event.
+    ``rules`` are the journey rules to apply (default: the project's, as an Engine's).
     """
 
-    def __init__(self, *flows: Source, start: str | dt.datetime = DEFAULT_START) -> None:
+    def __init__(self, *flows: Source, start: str | dt.datetime = DEFAULT_START,
+                 rules: Rules | None = None) -> None:
         self.clock = VirtualClock(_moment(start))
-        self.engine = Engine(MEMORY_URL, load_flows(flows), clock=self.clock)
+        self.engine = Engine(MEMORY_URL, load_flows(flows), clock=self.clock, rules=rules)
 
     @classmethod
-    def from_paths(cls, *paths: str, start: str | dt.datetime = DEFAULT_START) -> Simulation:
+    def from_paths(cls, *paths: str, start: str | dt.datetime = DEFAULT_START,
+                   rules: Rules | None = None) -> Simulation:
         """A simulation of every flow in these folders or files."""
-        return cls(*paths, start=start)
+        return cls(*paths, start=start, rules=rules)
 
     @property
     def now(self) -> pendulum.DateTime:
@@ -112,6 +117,10 @@ class Simulation:
             raise LookupError(f"expected one run for user={user!r} flow={flow!r}, "
                               f"found {len(found)}")
         return found[0]
+
+    def report(self, flow: str) -> FlowReport:
+        """The flow's conversion, drop-off and held messages (``flowkit report``)."""
+        return self.engine.report(flow)
 
     def actions(self, user: str | None = None, name: str | None = None) -> list[ActionRecord]:
         return self.engine.actions(user=user, name=name)

@@ -117,7 +117,7 @@ class System:
                  "tests.integration.flows", "--processes", str(processes), *args],
                 env=self.env, cwd=self.folder, stdout=out, stderr=err,
                 start_new_session=True)
-        wait_until(lambda: len(self.children()) >= processes + 1, 30,
+        wait_until(lambda: len(self.children()) >= processes + 1, 90,
                    "flowkit run's children")
         return self.proc
 

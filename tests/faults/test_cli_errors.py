@@ -147,5 +147,5 @@ def test_a_reserved_payload_field_is_one_line_saying_what_to_write(
         cli: CliRunner, tmp_path: Path, field: str) -> None:
     result = cli.invoke(main, ["emit", "it.started", "-u", "u1", f"{field}=x"],
                         env={"DATABASE_URL": f"sqlite:///{tmp_path}/flowkit.db"})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"payload field {field!r} is reserved" in _one_line(result)

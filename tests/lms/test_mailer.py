@@ -371,7 +371,7 @@ def test_flowkit_mail_deliver_sends_what_is_queued_and_says_how_many(
     runner = CliRunner()
     monkeypatch.delenv("SMTP_URL", raising=False)
     unset = runner.invoke(main, ["mail", "deliver", "--database-url", url])
-    assert unset.exit_code == 1
+    assert unset.exit_code == 2
     assert unset.output.startswith("error: SMTP_URL '': it is not set")
 
     monkeypatch.setenv("SMTP_URL", server.url)
@@ -385,6 +385,6 @@ def test_flowkit_mail_deliver_sends_what_is_queued_and_says_how_many(
         engine.emit("mail.me", user="u1", idempotency_key="again")
     down = runner.invoke(main, ["mail", "deliver", "--database-url", url,
                                 "--smtp-url", closed])
-    assert down.exit_code == 1
+    assert down.exit_code == 2
     assert down.output.splitlines()[0] == f"sent 0 emails through {closed}"
     assert down.output.splitlines()[1].startswith(f"error: cannot send email through {closed}")

@@ -188,7 +188,7 @@ def test_flowkit_new_writes_into_automations_and_refuses_in_one_line(
         (["new", "nope", "x"], "no premade template 'nope'"),
     ]:
         again = runner.invoke(main, args)
-        assert again.exit_code == 1
+        assert again.exit_code == 2
         assert "Traceback" not in again.output
         (line,) = again.output.strip().splitlines()
         assert line.startswith("error: ") and cause in line

@@ -412,7 +412,7 @@ def test_a_flow_that_does_not_compile_leaves_its_neighbours_checked_and_drawn(
     assert drawn.exit_code == 0, drawn.output
     assert "send_email('welcome', subject='Hi')" in drawn.output
     refused = CliRunner().invoke(main, ["graph", "broken", "--sources", str(folder)])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "mixed.py:8:8: in flow 'broken': `await` inside a try block" in refused.output
     with pytest.raises(CompileError, match="in flow 'broken'"):
         load_flows([folder])  # what `flowkit run` loads: it refuses to start

@@ -120,7 +120,7 @@ def test_no_change_and_a_bad_ref(sqlite_repo: tuple[Path, dict[str, str]]) -> No
     path, env = sqlite_repo
     assert flowkit(path, env, "diff", "HEAD").stdout == "No flow changed since `HEAD`.\n"
     bad = flowkit(path, env, "diff", "no-such-ref")
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr.startswith("error: cannot read 'no-such-ref'")
 
 

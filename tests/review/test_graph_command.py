@@ -38,7 +38,7 @@ def test_graph_reads_the_given_sources(runner: CliRunner) -> None:
 
 def test_an_unknown_flow_is_a_one_line_error_listing_the_known_ones(runner: CliRunner) -> None:
     result = runner.invoke(main, ["graph", "no_such_flow"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: no flow is named 'no_such_flow'; known flows: ")
@@ -58,7 +58,7 @@ def test_svg_without_graphviz_is_a_one_line_error(runner: CliRunner,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("flowkit.review.dot.shutil.which", lambda name: None)
     result = runner.invoke(main, ["graph", "onboarding_drip", "--format", "svg"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: SVG needs Graphviz's `dot` program")

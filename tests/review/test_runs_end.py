@@ -95,7 +95,7 @@ def test_runs_end_ends_the_runs_of_a_flow_the_code_no_longer_has(project: str) -
     assert run["history"][-1]["detail"] == {"by": "ada", "how": "with `flowkit runs end`",
                                              "reason": "drip was retired"}
     again = flowkit(project, "runs", "end", "--flow", "drip", "--reason", "twice")
-    assert again.exit_code == 1
+    assert again.exit_code == 2
     assert again.output.startswith("error: no waiting, running, parked or failed run "
                                    "matches --flow drip")
 
@@ -110,7 +110,7 @@ def test_runs_end_by_user_or_run_id_and_its_mistakes(project: str) -> None:
     assert by_user.output.startswith("ended 1 run(s):") and "drip  u1" in by_user.output
     assert live(project) == {"drip": 2, "timers": 2}
     nothing = flowkit(project, "runs", "end", "--reason", "all?")
-    assert nothing.exit_code == 1
+    assert nothing.exit_code == 2
     assert "say which runs" in nothing.output
     no_reason = flowkit(project, "runs", "end", "--flow", "drip")
     assert no_reason.exit_code == 2 and "--reason" in no_reason.output
@@ -136,17 +136,17 @@ def test_runs_migrate_checks_both_steps_and_refuses_a_flow_that_is_gone(
         project: str) -> None:
     gone = flowkit(project, "runs", "migrate", "--flow", "drip", "--from", "wait:2d",
                    "--to", "wait:2d")
-    assert gone.exit_code == 1
+    assert gone.exit_code == 2
     assert "the code has no flow named 'drip'" in gone.output
     assert "`flowkit runs end --flow drip --reason ...`" in gone.output
 
     to = flowkit(project, "runs", "migrate", "--flow", "hello", "--from", "wait:1d",
                  "--to", "wait:9d")
-    assert to.exit_code == 1
+    assert to.exit_code == 2
     assert "--to takes one of its steps: wait:1d, note:hello" in to.output
     source = flowkit(project, "runs", "migrate", "--flow", "hello", "--from",
                      "no-such-step", "--to", "wait:1d")
-    assert source.exit_code == 1
+    assert source.exit_code == 2
     assert ("no run of 'hello' waits or is parked at 'no-such-step'; --from takes a step "
             "where its runs rest: wait:1d (1)") in source.output
     moved = flowkit(project, "runs", "migrate", "--flow", "hello", "--from", "wait:1d",
