@@ -248,3 +248,23 @@ class ServiceError(FlowkitError, ConnectionError):
 
 class AlreadyRunningError(FlowkitError, RuntimeError):
     """Another ``flowkit run`` with its own embedded Redis uses the same database."""
+
+
+class ServeConfigError(ConfigurationError):
+    """``flowkit serve`` would start open, or with a setting it cannot use."""
+
+
+class ApiKeyError(FlowkitError, LookupError):
+    """An API key name that is already taken (``flowkit keys add``) or unknown
+    (``flowkit keys revoke``)."""
+
+
+class WebhookPayloadError(FlowkitError, ValueError):
+    """A webhook adapter cannot read a payload of a type it maps (a field it needs is
+    missing or of the wrong kind). ``adapter`` and ``type`` name what was being read."""
+
+    def __init__(self, adapter: str, type: str, problem: str) -> None:
+        self.adapter = adapter
+        self.type = type
+        self.problem = problem
+        super().__init__(f"the {adapter} adapter cannot read a {type!r} webhook: {problem}")

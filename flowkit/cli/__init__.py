@@ -7,10 +7,20 @@ never a traceback (see ``_group``).
 
 from __future__ import annotations
 
-from flowkit.cli import authoring, database, events, init, mail, processes, report, runs
+from flowkit.cli import (
+    authoring,
+    database,
+    events,
+    init,
+    mail,
+    processes,
+    report,
+    runs,
+    serve,
+)
 from flowkit.cli._group import main
 
 __all__ = ["main"]
 
 # registered on import
-_COMMANDS = (authoring, database, events, init, mail, processes, report, runs)
+_COMMANDS = (authoring, database, events, init, mail, processes, report, runs, serve)

@@ -249,6 +249,13 @@ class Supervisor:
                           for i in range(options.processes)]
         if metrics:
             self.children.append(Child("metrics", [*child, "metrics"]))
+        if lock is not None:  # the embedded default: the front door too, on loopback
+            from flowkit.serve import process as server
+
+            port = server.port()
+            self.children.append(Child("server", server.argv(port)))
+            echo(f"serving events at http://127.0.0.1:{port} (flowkit serve; loopback, "
+                 "demo mode)")
 
     def run(self) -> int:
         for child in self.children:

@@ -217,3 +217,14 @@ conversions = sa.Table(
     sa.Column("converted_at", UTCDateTime, nullable=False),
     sa.Index(None, "flow"),
 )
+
+# The events API's bearer keys, stored as SHA-256 hashes (``flowkit keys``): several
+# live at once so a key is rotated by adding the new one before revoking the old.
+api_keys = sa.Table(
+    "flowkit_api_keys", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),  # shown in listings, not secret
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)

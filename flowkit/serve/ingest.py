@@ -1,0 +1,150 @@
+"""Handing events to the engine: the same ``Engine.emit_many`` as ``flowkit emit``.
+
+The engine's transaction has committed when ``emit_many`` returns, so a 202 is only
+ever sent for stored events. Its one validator refuses a bad batch whole (nothing is
+stored); its error is turned into a 400 naming the event's index and field.
+
+Requests that arrive while a commit is under way are committed together, in one
+transaction, as soon as it ends (a group commit): a lone request goes at once, and a
+crowd of small ones costs a commit per group rather than per request. A group the
+engine refuses is split, and each request tried alone, so a bad request never fails
+its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from starlette.concurrency import run_in_threadpool
+
+from flowkit.errors import FlowkitError
+from flowkit.runtime.dispatch import Dispatcher
+from flowkit.runtime.engine import Emitted, Engine
+from flowkit.serve.problems import FieldError, Problem, invalid
+
+log = logging.getLogger("flowkit.serve")
+MAX_GROUP = 2_000  # events in one group commit (a request's batch is never split)
+
+
+@attrs.define
+class _Request:
+    events: list[Mapping[str, Any]]
+    pointer_base: str
+    batch: bool
+    answer: asyncio.Future[list[Emitted]]
+
+
+class Ingest:
+    """Emits requests' events in a worker thread (the engine is synchronous), in
+    groups of the requests waiting while the previous group commits."""
+
+    def __init__(self, engine: Engine, max_group: int = MAX_GROUP) -> None:
+        self.engine = engine
+        self.max_group = max_group
+        self._waiting: list[_Request] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def emit(self, events: Sequence[Mapping[str, Any]], *, pointer_base: str = "",
+                   batch: bool = True) -> list[Emitted]:
+        request = _Request(list(events), pointer_base, batch,
+                           asyncio.get_running_loop().create_future())
+        self._waiting.append(request)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting())
+        return await request.answer
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            group: list[_Request] = []
+            size = 0
+            while self._waiting and (not group or
+                                     size + len(self._waiting[0].events) <= self.max_group):
+                size += len(self._waiting[0].events)
+                group.append(self._waiting.pop(0))
+            await self._commit(group)
+
+    async def _commit(self, group: list[_Request]) -> None:
+        events = [e for request in group for e in request.events]
+        try:
+            emitted = await run_in_threadpool(self.engine.emit_many, events)
+        except FlowkitError as error:
+            if len(group) > 1:
+                for request in group:  # alone, each gets its own answer
+                    await self._commit([request])
+                return
+            _answer(group[0], error=_refusal(error, group[0]))
+            return
+        except BaseException as error:
+            for request in group:
+                _answer(request, error=error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        emitted = _mark_repeats(emitted)
+        for request in group:
+            _answer(request, emitted[:len(request.events)])
+            emitted = emitted[len(request.events):]
+
+
+def _answer(request: _Request, emitted: list[Emitted] | None = None,
+            error: BaseException | None = None) -> None:
+    if request.answer.done():  # its client went away
+        return
+    if error is not None:
+        request.answer.set_exception(error)
+    else:
+        request.answer.set_result(emitted or [])
+
+
+def _refusal(error: FlowkitError, request: _Request) -> Problem:
+    """A 400 naming the refused event by its index in the request and its field."""
+    index = getattr(error, "index", None)
+    text = str(error)
+    detail = text if text.endswith("nothing was stored") else f"{text}; nothing was stored"
+    return invalid(detail, (FieldError(
+        str(getattr(error, "problem", text)), index if request.batch else None,
+        _field(getattr(error, "field", None))),), request.pointer_base)
+
+
+def _field(field: object) -> str | None:
+    """The envelope member, or ``fields.<name>`` for a payload field."""
+    if not isinstance(field, str) or not field:
+        return None
+    return field if field in ("event", "user", "idempotency_key") else f"fields.{field}"
+
+
+def _mark_repeats(emitted: list[Emitted]) -> list[Emitted]:
+    """A key given twice in one transaction is stored once: later ones are duplicates."""
+    seen: set[str] = set()
+    out = []
+    for item in emitted:
+        out.append(Emitted(item.key, True) if item.key in seen else item)
+        seen.add(item.key)
+    return out
+
+
+class DeferredDispatcher:
+    """Leave new events to the workers' scheduler (it routes every shard with events
+    waiting): for a server that has no Redis to tell the workers through."""
+
+    def events_appended(self, engine: Engine, shards: set[int]) -> None:
+        return None
+
+
+class TolerantDispatcher:
+    """Tell the workers through ``inner``; if that fails (Redis down), the events are
+    already committed, and the scheduler's sweep routes them: log, do not fail."""
+
+    def __init__(self, inner: Dispatcher[Engine]) -> None:
+        self.inner = inner
+
+    def events_appended(self, engine: Engine, shards: set[int]) -> None:
+        try:
+            self.inner.events_appended(engine, shards)
+        except Exception as error:
+            log.warning("could not tell the workers about new events (%s: %s); the "
+                        "scheduler will route them", type(error).__name__, error)

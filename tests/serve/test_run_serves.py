@@ -1,0 +1,54 @@
+"""``flowkit run`` on the embedded default starts ``flowkit serve`` on loopback too."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from flowkit.store import database
+from tests.integration.conftest import wait_until
+
+
+def test_flowkit_run_on_the_embedded_default_serves_events_on_the_port_it_prints(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "FLOWKIT_API_KEYS",
+                        "FLOWKIT_WEBHOOK_SECRETS")}
+    run = subprocess.Popen([sys.executable, "-m", "flowkit.cli", "run", "--duration", "90"],
+                           cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:
+            found = re.search(r"serving events at (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                break
+        else:
+            raise AssertionError("flowkit run printed no address")
+        url = found.group(1)
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(ready, 60, "the server to be ready")
+        response = httpx.post(f"{url}/v1/events", json={"event": "user.signed_up",
+                                                        "user": "u1"})
+        assert response.status_code == 202
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        assert run.wait(60) == 0
+    engine = database.create_engine(f"sqlite:///{tmp_path}/flowkit.db")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT user_id FROM flowkit_events")).scalars().all() \
+            == ["u1"]
+    engine.dispose()
