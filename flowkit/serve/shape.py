@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowkit.runtime.validation import RESERVED  # the boundary validator's rule
 from flowkit.serve.problems import FieldError, Problem, invalid
 
 MEMBERS = frozenset({"event", "user", "fields", "idempotency_key"})
 MAX_HEADER_KEY = 128  # characters of an Idempotency-Key header (":<index>" is added)
-RESERVED_FIELDS = frozenset({"event", "user", "idempotency_key"})  # envelope members
 
 
 def batch_of(document: Any, max_batch: int) -> tuple[list[Any], str]:
@@ -59,7 +59,7 @@ def _check(item: Any, index: int | None) -> list[FieldError]:
         errors.append(FieldError("`fields` must be a JSON object", index, "fields"))
     else:
         errors.extend(FieldError("is a member of the event itself, not a field", index,
-                                 f"fields.{f}") for f in sorted(RESERVED_FIELDS & set(fields)))
+                                 f"fields.{f}") for f in sorted(RESERVED & set(fields)))
     key = item.get("idempotency_key")
     if key is not None and not (isinstance(key, str) and key):
         errors.append(FieldError("a non-empty string, when given", index, "idempotency_key"))
