@@ -47,14 +47,17 @@ class ConsoleSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object
                  ) -> ConsoleSettings:
-        """Settings from ``FLOWKIT_CONSOLE_PASSWORD``, ``FLOWKIT_CONSOLE_READONLY_PASSWORD``
-        and ``FLOWKIT_CONSOLE_DEMO`` (``1`` for demo mode), then ``overrides``."""
+        """Settings from ``FLOWKIT_CONSOLE_PASSWORD``, ``FLOWKIT_CONSOLE_READONLY_PASSWORD``,
+        ``FLOWKIT_CONSOLE_DEMO`` (``1`` for demo mode) and ``FLOWKIT_FLOWS`` (the workers'
+        sources of flows), then ``overrides``."""
         env = os.environ if env is None else env
         values: dict[str, object] = {
             "operator_password": env.get("FLOWKIT_CONSOLE_PASSWORD") or None,
             "readonly_password": env.get("FLOWKIT_CONSOLE_READONLY_PASSWORD") or None,
             "demo": env.get("FLOWKIT_CONSOLE_DEMO", "") in ("1", "true", "yes"),
         }
+        if env.get("FLOWKIT_FLOWS"):
+            values["flows"] = tuple(env["FLOWKIT_FLOWS"].split(os.pathsep))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

@@ -256,6 +256,8 @@ class Supervisor:
             self.children.append(Child("server", server.argv(port)))
             echo(f"serving events at http://127.0.0.1:{port} (flowkit serve; loopback, "
                  "demo mode)")
+            echo(f"console at http://127.0.0.1:{port}/console/ (open on loopback in demo "
+                 "mode; set FLOWKIT_CONSOLE_PASSWORD elsewhere)")
 
     def run(self) -> int:
         for child in self.children:

@@ -35,12 +35,14 @@ from flowkit.serve.webhooks import Webhooks
 def create_app(engine: Engine, settings: ServeSettings | None = None, *,
                mounts: Sequence[BaseRoute] = (),
                redis_ping: Callable[[], Any] | None = None,
-               close_engine: bool = False) -> Starlette:
+               close_engine: bool = False,
+               on_shutdown: Sequence[Callable[[], None]] = ()) -> Starlette:
     """The front door over ``engine`` (whose dispatcher decides who routes the events).
 
     ``mounts``: more routes, e.g. ``Mount("/console", app=console_app)``.
     ``redis_ping``: checked by ``/readyz`` (no Redis check without it).
     ``close_engine``: close the engine when the application shuts down.
+    ``on_shutdown``: called then too (a mounted console's ``close``).
     """
     settings = settings or ServeSettings.from_env()
     metrics = ServeMetrics()
@@ -64,6 +66,8 @@ def create_app(engine: Engine, settings: ServeSettings | None = None, *,
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        for close in on_shutdown:
+            close()
         if close_engine:
             engine.close()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
 
 from flowkit.runtime import services
 from flowkit.runtime.dispatch import Dispatcher
@@ -33,10 +33,21 @@ def dispatcher_from_env() -> tuple[Dispatcher[Engine], Callable[[], Any] | None]
     return TolerantDispatcher(DramatiqDispatcher()), client.ping
 
 
-def mounts() -> list[BaseRoute]:
-    """Applications served beside the front door's routes: where the console
-    (``flowkit.console``) is wired in, as ``Mount("/console", app=...)``."""
-    return []
+def console(database_url: str) -> tuple[list[BaseRoute], list[Callable[[], None]]]:
+    """The console (``flowkit.console``) at ``/console``, and what closes it: closed
+    without a console password, open on loopback when the front door is in demo mode."""
+    import attrs
+
+    from flowkit.console import ConsoleSettings
+    from flowkit.console import create_app as console_app
+    from flowkit.serve.settings import ServeSettings
+
+    settings = ConsoleSettings.from_env()
+    if ServeSettings.from_env().demo:
+        settings = attrs.evolve(settings, demo=True)
+    app = console_app(database_url, settings)
+    opened = getattr(app.state, "console", None)
+    return [Mount("/console", app=app)], [opened.close] if opened is not None else []
 
 
 def app_from_env() -> Starlette:
@@ -44,4 +55,6 @@ def app_from_env() -> Starlette:
     dispatcher, ping = dispatcher_from_env()
     # No flows: the server records events and never routes them itself.
     engine = Engine(services.database_url(), flows=[], dispatcher=dispatcher, migrate=False)
-    return create_app(engine, redis_ping=ping, close_engine=True, mounts=mounts())
+    routes, closers = console(engine.db.url.render_as_string(hide_password=False))
+    return create_app(engine, redis_ping=ping, close_engine=True, mounts=routes,
+                      on_shutdown=closers)

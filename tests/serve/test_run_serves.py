@@ -16,7 +16,7 @@ from flowkit.store import database
 from tests.integration.conftest import wait_until
 
 
-def test_flowkit_run_on_the_embedded_default_serves_events_on_the_port_it_prints(
+def test_flowkit_run_on_the_embedded_default_serves_events_and_the_console_it_prints(
         tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "FLOWKIT_API_KEYS",
@@ -33,6 +33,8 @@ def test_flowkit_run_on_the_embedded_default_serves_events_on_the_port_it_prints
         else:
             raise AssertionError("flowkit run printed no address")
         url = found.group(1)
+        console = re.search(r"console at (\S+)", next(run.stdout))
+        assert console and console.group(1) == f"{url}/console/"
 
         def ready() -> bool:
             try:
@@ -44,6 +46,8 @@ def test_flowkit_run_on_the_embedded_default_serves_events_on_the_port_it_prints
         response = httpx.post(f"{url}/v1/events", json={"event": "user.signed_up",
                                                         "user": "u1"})
         assert response.status_code == 202
+        page = httpx.get(console.group(1), timeout=10)  # loopback, demo mode: open
+        assert page.status_code == 200 and "Flows" in page.text
     finally:
         os.killpg(run.pid, signal.SIGTERM)
         assert run.wait(60) == 0
