@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 import sqlalchemy as sa
 
+from flowkit.runtime.services import EmbeddedRedis
 from flowkit.store import database
 from flowkit.store.schema import metadata
 
@@ -77,3 +80,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[s
     url: str = request.getfixturevalue("postgres_url")
     _truncate(url)
     yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The Redis at REDIS_URL (CI; with CI=true and none, the tests fail), else an
+    embedded one for the session."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        try:
+            redis.Redis.from_url(url).ping()
+        except redis.ConnectionError as error:
+            pytest.fail(f"cannot reach Redis at {url}: {error}")
+        yield url
+        return
+    if IN_CI:
+        pytest.fail("CI=true but REDIS_URL is not set: CI must provide Redis")
+    with EmbeddedRedis() as embedded:
+        yield embedded.url
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The session's Redis, its db (and only that db) emptied."""
+    redis.Redis.from_url(redis_server).flushdb()
+    return redis_server
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``condition`` until it holds (a deadline, never a sleep as synchronisation);
+    the seconds it took."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if condition():
+            return time.monotonic() - began
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")

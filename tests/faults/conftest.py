@@ -13,20 +13,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from flowkit import Engine
-from flowkit.runtime.services import EmbeddedRedis
 from flowkit.store import schema as t
-from tests.conftest import IN_CI, _truncate
+from tests.conftest import _truncate, wait_until
 from tests.faults.proxy import Proxy
 from tests.integration import flows
 
@@ -41,35 +38,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(line)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll ``condition`` until it holds; the seconds it took."""
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        if condition():
-            return time.monotonic() - began
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture(scope="session")
-def shared_redis() -> Iterator[str]:
-    """The session's Redis db (REDIS_URL), else an embedded one."""
-    url = os.environ.get("REDIS_URL")
-    if url:
-        yield url
-        return
-    if IN_CI:
-        pytest.fail("CI=true but REDIS_URL is not set: CI must provide Redis")
-    with EmbeddedRedis() as embedded:
-        yield embedded.url
-
-
-@pytest.fixture
-def redis_url(shared_redis: str) -> str:
-    redis.Redis.from_url(shared_redis).flushdb()  # this session's db number only
-    return shared_redis
-
-
 @pytest.fixture
 def pg(postgres_url: str) -> str:
     """The session's test database on the real PostgreSQL, emptied."""
@@ -80,14 +48,17 @@ def pg(postgres_url: str) -> str:
 @pytest.fixture
 def proxy(pg: str) -> Iterator[Proxy]:
     url = sa.engine.make_url(pg)
-    server = Proxy((url.host or "127.0.0.1", url.port or 5432)).start()
+    folder = url.query.get("host")  # an embedded PostgreSQL listens on a Unix socket
+    target = (f"{folder}/.s.PGSQL.{url.port or 5432}" if isinstance(folder, str) and
+              folder.startswith("/") else (url.host or "127.0.0.1", url.port or 5432))
+    server = Proxy(target).start()
     yield server
     server.cut()
 
 
 def through(url: str, proxy: Proxy) -> str:
-    return sa.engine.make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(
-        hide_password=False)
+    return (sa.engine.make_url(url).difference_update_query(["host"])
+            .set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
 
 
 class _Stored:

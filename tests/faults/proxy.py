@@ -13,9 +13,10 @@ import threading
 
 
 class Proxy:
-    """Forwards 127.0.0.1:``port`` to ``target``; ``cut()`` and ``restore()``."""
+    """Forwards 127.0.0.1:``port`` to ``target`` (a host and port, or the path of a
+    Unix socket, as an embedded PostgreSQL listens on); ``cut()`` and ``restore()``."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int] | str) -> None:
         self.target = target
         self.port = 0
         self._listener: socket.socket | None = None
@@ -58,8 +59,7 @@ class Proxy:
             except OSError:
                 return  # cut
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
+                upstream = self._connect()
             except OSError:
                 client.close()
                 continue
@@ -72,6 +72,16 @@ class Proxy:
                 self.accepted += 1
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _connect(self) -> socket.socket:
+        if isinstance(self.target, str):
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.settimeout(5)
+            upstream.connect(self.target)
+        else:
+            upstream = socket.create_connection(self.target, timeout=5)
+        upstream.settimeout(None)
+        return upstream
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:

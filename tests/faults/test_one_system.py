@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import ROOT, System, wait_until
+from tests.conftest import wait_until
+from tests.faults.conftest import ROOT, System
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

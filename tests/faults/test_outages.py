@@ -16,7 +16,8 @@ import pytest
 import redis
 
 from flowkit.runtime.services import EmbeddedRedis
-from tests.faults.conftest import FIGURES, System, wait_until
+from tests.conftest import wait_until
+from tests.faults.conftest import FIGURES, System
 from tests.faults.proxy import Proxy
 
 OUTAGE = 10.0

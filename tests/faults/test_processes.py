@@ -7,7 +7,8 @@ import signal
 import time
 from pathlib import Path
 
-from tests.faults.conftest import FIGURES, System, wait_until
+from tests.conftest import wait_until
+from tests.faults.conftest import FIGURES, System
 
 
 def _alive(pid: int) -> bool:

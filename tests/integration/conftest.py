@@ -10,39 +10,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-from flowkit.runtime.services import WORKER_ENV, EmbeddedRedis
-from tests.conftest import IN_CI, _truncate
+from flowkit.runtime.services import WORKER_ENV
+from tests.conftest import _truncate
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    url = os.environ.get("REDIS_URL")
-    if url:
-        try:
-            redis.Redis.from_url(url).ping()
-        except redis.ConnectionError as error:
-            pytest.fail(f"cannot reach Redis at {url}: {error}")
-        yield url
-        return
-    if IN_CI:
-        pytest.fail("CI=true but REDIS_URL is not set: CI must provide Redis")
-    with EmbeddedRedis() as embedded:
-        yield embedded.url
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    redis.Redis.from_url(redis_server).flushdb()
-    return redis_server
 
 
 @pytest.fixture
@@ -93,11 +69,3 @@ def processes(pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Processes
     yield procs
     procs.stop()
 
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from flowkit import Engine
 from flowkit.store.schema import message_counts, rule_log
-from tests.integration.conftest import Processes, wait_until
+from tests.conftest import wait_until
+from tests.integration.conftest import Processes
 from tests.rules import worker_flows
 
 RUNS = 40

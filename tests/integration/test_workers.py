@@ -19,8 +19,9 @@ import redis
 
 from flowkit import Engine
 from flowkit.clock import VirtualClock
+from tests.conftest import wait_until
 from tests.integration import flows
-from tests.integration.conftest import ROOT, Processes, wait_until
+from tests.integration.conftest import ROOT, Processes
 
 
 @pytest.fixture

@@ -12,13 +12,11 @@ import sqlalchemy as sa
 
 from flowkit import Engine
 from flowkit.lms import tables
+from tests.conftest import wait_until
 from tests.integration.conftest import (  # noqa: F401 (fixtures)
     Processes,
     pg_url,
     processes,
-    redis_server,
-    redis_url,
-    wait_until,
 )
 from tests.lms import race_flows
 

@@ -25,8 +25,6 @@ from flowkit.store import schema as t
 from tests.integration.conftest import (  # noqa: F401  (real processes' fixtures)
     pg_url,
     processes,
-    redis_server,
-    redis_url,
 )
 from tests.serve import flows
 

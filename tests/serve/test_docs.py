@@ -18,7 +18,8 @@ from flowkit import Engine
 from flowkit.errors import ServeConfigError
 from flowkit.serve import ServeSettings, create_app
 from flowkit.serve.adapters import load
-from tests.integration.conftest import ROOT, Processes, wait_until
+from tests.conftest import wait_until
+from tests.integration.conftest import ROOT, Processes
 from tests.serve.conftest import SECRET, TestClient, signed, stored
 from tests.serve.test_real_server import _free_port
 

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from flowkit import Engine
 from flowkit.store import database
-from tests.integration.conftest import Processes, wait_until
+from tests.conftest import wait_until
+from tests.integration.conftest import Processes
 from tests.serve.conftest import KEY, SECRET, fixture, signed
 
 USER = "5f8a1c2e9b3d4e0012ab34cd"

@@ -13,7 +13,7 @@ import httpx
 import sqlalchemy as sa
 
 from flowkit.store import database
-from tests.integration.conftest import wait_until
+from tests.conftest import wait_until
 
 
 def test_flowkit_run_on_the_embedded_default_serves_events_and_the_console_it_prints(
