@@ -28,6 +28,7 @@ COVERED = {
     "docs/lms/actions/enroll.md": 3,
     "docs/lms/actions/questions.md": 2,
     "docs/lms/actions/send-email.md": 2,
+    "docs/lms/email.md": 6,
     "docs/lms/actions/send-message.md": 2,
     "docs/lms/actions/send-notification.md": 2,
     "docs/lms/actions.md": 2,
