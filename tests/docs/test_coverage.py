@@ -19,7 +19,7 @@ _CODE = {"python", "py", "sh", "bash", "shell", "console"}
 # page: fewest marked blocks it may have (raise it when you mark more)
 COVERED = {
     "README.md": 2,
-    "docs/compiler.md": 2,
+    "docs/compiler.md": 6,
     "docs/dsl.md": 10,
     "docs/index.md": 8,
     "docs/journey-rules.md": 5,
