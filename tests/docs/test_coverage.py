@@ -32,6 +32,7 @@ COVERED = {
     "docs/lms/actions/send-message.md": 2,
     "docs/lms/actions/send-notification.md": 2,
     "docs/lms/actions.md": 2,
+    "docs/lms/adapters.md": 5,
     "docs/lms/email.md": 8,
     "docs/lms/triggers/certificate-awarded.md": 3,
     "docs/lms/triggers/course-completed.md": 2,
