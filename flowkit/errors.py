@@ -165,7 +165,7 @@ class TemplateError(FlowkitError, LookupError):
     placeholder with no value, or breaks a rule of the sandbox (it reached for Python's
     internals, or built too much, or took too long). ``template`` names it (a file, or
     the action and parameter of an inline text) and ``line`` is its line, when known.
-    Nothing is sent; the action fails and its run is parked after its retries."""
+    Nothing is sent; the run is parked at once (a retry would meet the same template)."""
 
     def __init__(self, message: str, *, template: str | None = None,
                  line: int | None = None) -> None:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flowkit import _json
 from flowkit.context import Run
 from flowkit.dsl.flow import Flow
+from flowkit.errors import TemplateError
 from flowkit.machine import (
     ActionDone,
     Failed,
@@ -99,15 +100,24 @@ def ruled_out(batch: Batch, row: RunRow, state: RunState, need: NeedsAction,
     return RetryLater(need.step, verdict.until, "deferred")
 
 
+# Failures of reviewed code that the same call will meet again (a template the sandbox
+# refuses, a placeholder with no value): parked at once, not retried for minutes.
+_NOT_RETRIED = (TemplateError,)
+
+
 def action_failed(batch: Batch, row: RunRow, state: RunState, need: NeedsAction,
                   error: Exception) -> Outcome | RetryLater:
     """Retry the action later with the same key, with backoff; park the run when it
-    has failed ``action_attempts`` times."""
+    has failed ``action_attempts`` times, or at once when no retry can help."""
     row.attempts += 1
     name = need.call.action.name
     cause = f"{type(error).__name__}: {error}"
     detail: dict[str, Any] = {"action": name, "key": need.key, "error": cause,
                               "attempt": row.attempts}
+    if isinstance(error, _NOT_RETRIED):
+        state.history.append(HistoryEntry(batch.now, "action_failed", need.step, detail))
+        return Parked(f"action {name!r} at step {need.step!r} cannot succeed as written: "
+                      f"{cause}; fix it, then `flowkit runs retry {row.id}`")
     if row.attempts >= batch.rt.action_attempts:
         state.history.append(HistoryEntry(batch.now, "action_failed", need.step, detail))
         return Parked(f"action {name!r} at step {need.step!r} failed {row.attempts} "

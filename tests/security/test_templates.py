@@ -117,11 +117,12 @@ def test_an_email_template_reaching_for_internals_parks_the_run_and_sends_nothin
     with Simulation(probe) as sim:
         sim.add_user("u1", name="Ada", email="ada@example.com")
         sim.emit("probe.me", user="u1", template="probe")
-        sim.advance(minutes=10)  # past the action's retries
-        run = sim.run(user="u1")
+        run = sim.run(user="u1")  # at once: the same template would be refused again
         assert run.status == "parked"
         assert "probe.txt:4: refused by the sandbox: access to attribute '__class__'" \
             in (run.reason or "")
+        assert "cannot succeed as written" in (run.reason or "")
+        assert [e.kind for e in run.history].count("action_failed") == 1
         assert sim.platform.emails("u1") == []
 
 
