@@ -86,7 +86,6 @@ class Engine:
         self.hooks = tuple(hooks)
         self.batch_size = batch_size
         self.dispatcher: Dispatcher[Engine] = dispatcher or InlineDispatcher()
-        self.platform = _default_platform() if platform is None else platform
         self.action_attempts = action_attempts
         self.action_backoff = action_backoff
         self.database_url = db.database_url(database_url)
@@ -100,7 +99,8 @@ class Engine:
         actions.lazy_savepoints(self.db)
         self._rt = Runtime(
             db=self.db, store=self.store, clock=self.clock, hooks=self.hooks,
-            platform=self.platform, batch_size=batch_size, action_attempts=action_attempts,
+            platform=_default_platform() if platform is None else platform,
+            batch_size=batch_size, action_attempts=action_attempts,
             action_backoff=action_backoff,
             limits=validation.Limits.from_env() if limits is None else limits,
             events_appended=lambda shards: self.dispatcher.events_appended(self, shards),
@@ -111,6 +111,16 @@ class Engine:
         self.register(load_flows(flows))
 
     # -- set-up ---------------------------------------------------------------
+
+    @property
+    def platform(self) -> Any:
+        """The school's platform that actions and questions go to. Setting it (before
+        the first event) swaps in another, e.g. an adapter in a ``Simulation``."""
+        return self._rt.platform
+
+    @platform.setter
+    def platform(self, platform: Any) -> None:
+        self._rt.platform = platform
 
     def register(self, flows: Iterable[Flow]) -> None:
         """Add flows (each name once) and record their versions."""

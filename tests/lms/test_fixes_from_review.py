@@ -111,3 +111,13 @@ def test_flowkit_platform_names_an_adapter(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("FLOWKIT_PLATFORM", "nowhere:Nothing")
     with pytest.raises(UnknownFlowError, match="names no platform class"):
         Engine(f"sqlite:///{tmp_path}/q.db", [enrolls_twice])
+
+
+def test_a_platform_set_on_a_simulations_engine_gets_the_actions() -> None:
+    counting = CountingPlatform()
+    with Simulation(enrolls_twice) as sim:
+        sim.engine.platform = counting  # as docs/lms/adapters.md swaps in an adapter
+        before = CountingPlatform.bound
+        sim.emit("go", user="u1")
+        assert sim.engine.platform is counting
+        assert CountingPlatform.bound > before
