@@ -61,6 +61,7 @@ def test_db_upgrade_then_emit_routes_into_the_database(
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "automations").symlink_to(Path(__file__).parents[1] / "automations")
+    (tmp_path / "emails").symlink_to(Path(__file__).parents[1] / "emails")  # its templates
     url = f"sqlite:///{tmp_path}/cli.db"
     upgraded = runner.invoke(main, ["db", "upgrade", "--database-url", url])
     assert upgraded.exit_code == 0, upgraded.output
@@ -79,7 +80,7 @@ def test_db_upgrade_then_emit_routes_into_the_database(
 
     with Engine(url) as engine:  # discovers automations/ like the CLI did
         (run,) = engine.runs(user="u1", flow="onboarding_drip")
-        assert run.status == "waiting"
+        assert run.status == "waiting", run.reason  # welcomed, then two days' wait
         assert run.event["course"] == "python-101"
 
 
