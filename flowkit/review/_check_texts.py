@@ -34,6 +34,7 @@ from flowkit.dsl.flow import Flow
 from flowkit.ir import Step
 from flowkit.lms import emails
 from flowkit.lms.events import REQUIRED
+from flowkit.lms.rendering import text_sandbox
 from flowkit.review._check_calls import callee, keywords, text
 from flowkit.review._check_finding import Finding, decorator_line, finding, near
 
@@ -133,7 +134,7 @@ def _provided(flow: Flow, step: Step) -> frozenset[str] | None:
 
 
 def _placeholders(source: str) -> set[str]:
-    env = jinja2.Environment()
+    env = text_sandbox()  # the globals the renderer gives, so check and send agree
     return set(jinja2.meta.find_undeclared_variables(env.parse(source))) - set(env.globals)
 
 
