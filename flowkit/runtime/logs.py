@@ -46,7 +46,8 @@ class Throttle(logging.Filter):
     seconds with a count of those held back; shows each kind's traceback once.
 
     A kind is the logger, the message's template and the exception's type, so "batch
-    failed: connection refused" from eight threads is one kind. Records below WARNING
+    failed: connection refused" from eight threads is one kind. A traceback is shown
+    once per logger and message, whatever the exception's type. Records below WARNING
     pass untouched.
     """
 
@@ -58,7 +59,7 @@ class Throttle(logging.Filter):
         self.clock = clock
         self._last: dict[tuple[str, str, str], float] = {}
         self._held: dict[tuple[str, str, str], int] = {}
-        self._traced: set[tuple[str, str, str]] = set()
+        self._traced: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -81,9 +82,10 @@ class Throttle(logging.Filter):
                 return False
             self._last[kind] = now
             held = self._held.pop(kind, 0)
-            traced = kind in self._traced
+            # one traceback per logger and message: an outage raises several types
+            traced = kind[:2] in self._traced
             if record.exc_info:
-                self._traced.add(kind)
+                self._traced.add(kind[:2])
         if held:
             record.msg = (f"{record.getMessage()} ({held} more like it in the last "
                           f"{self.interval:g} s not logged)")

@@ -81,3 +81,15 @@ def test_each_kind_of_failure_gets_its_own_line(
     lines = _lines(stream)
     assert sum("batch failed" in line["msg"] for line in lines) == 2
     assert sum(line["msg"] == "a run completed" for line in lines) == 50
+
+
+def test_an_outage_raising_several_types_shows_its_traceback_once(
+        logged: tuple[logging.Logger, io.StringIO, FakeClock]) -> None:
+    logger, stream, _clock = logged
+    # a database going away: refused, then reset, then timed out; each type its own line
+    for error in (ConnectionRefusedError("refused"), ConnectionResetError("reset"),
+                  TimeoutError("timed out"), ConnectionRefusedError("refused again")):
+        _fail(logger, error)
+    lines = _lines(stream)
+    assert [line["msg"].split(": ")[1] for line in lines] == ["refused", "reset", "timed out"]
+    assert ["exc" in line for line in lines] == [True, False, False]
