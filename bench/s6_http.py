@@ -11,7 +11,10 @@ touched; the messages are deleted afterwards); without it, the events are only s
 Figures: events/s and request latency p50/p99 for batches of 100 and for single events
 (``--clients`` concurrent keep-alive connections), single-event latency with one client
 on an otherwise idle system, and ``Engine.emit_many`` in this process with the same
-batch sizes. The server and the client share the machine.
+batch sizes. The server and the client share the machine; the CPU each spent a
+request (and PostgreSQL's processes serving the database) is in the last column, from
+/proc. The client writes HTTP on a socket itself (``_load``), so that it takes a tenth
+of what the server does.
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ def database() -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str, workers: int) -> Iterator[str]:
+def server(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """A ``flowkit serve`` on a free port: its address and its process id."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -92,10 +96,35 @@ def server(url: str, workers: int) -> Iterator[str]:
             raise RuntimeError("flowkit serve did not become ready")
         time.sleep(0.1)
     try:
-        yield base
+        yield base, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def _cpu(pid: int, url: str) -> dict[str, Any]:
+    """CPU seconds so far: the server (its process and any ``--workers`` children),
+    each PostgreSQL process serving the run's database, and this process (the
+    client)."""
+    from bench.engine_path import server_cpu
+    from bench.run import process_cpu
+    from flowkit.store import database as db
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    engine = db.create_engine(url)
+    try:
+        postgresql = server_cpu(engine)
+    finally:
+        engine.dispose()
+    return {"server": sum(process_cpu(p) for p in [pid, *map(int, children)]),
+            "postgresql": postgresql, "client": time.process_time()}
+
+
+def _spent(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    from bench.engine_path import spent
+
+    return {part: (spent(before[part], after[part]) if part == "postgresql"
+                   else after[part] - before[part]) for part in after}
 
 
 def _events(size: int, tag: str) -> list[dict[str, Any]]:
@@ -103,28 +132,52 @@ def _events(size: int, tag: str) -> list[dict[str, Any]]:
              "fields": {"n": n}} for n in range(size)]
 
 
+async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                head: bytes, body: bytes) -> tuple[int, bytes]:
+    """One keep-alive ``POST /v1/events``: the status and the body."""
+    writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+    header = await reader.readuntil(b"\r\n\r\n")
+    status = int(header[9:12])
+    length = 0
+    for line in header.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return status, await reader.readexactly(length)
+
+
 async def _load(base: str, batch: int, clients: int, seconds: float) -> dict[str, float]:
-    """``clients`` connections posting batches of ``batch`` for ``seconds``."""
+    """``clients`` keep-alive connections posting batches of ``batch`` for ``seconds``.
+
+    The load generator writes HTTP/1.1 on a socket, as wrk does: on two cores shared
+    with the server and PostgreSQL, an HTTP library's client (httpx: 0.9 ms of CPU a
+    request here) cost more than the server it measured.
+    """
+    import json
+
     latencies: list[float] = []
     sent = 0
     stop_at = time.perf_counter() + seconds
-    headers = {"Authorization": f"Bearer {KEY}"}
+    host, port = base.removeprefix("http://").split(":")
+    head = (f"POST /v1/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {KEY}"
+            "\r\nContent-Type: application/json\r\nContent-Length: ").encode()
 
     async def client(number: int) -> None:
         nonlocal sent
-        async with httpx.AsyncClient(base_url=base, headers=headers) as http:
-            request = 0
-            while time.perf_counter() < stop_at:
-                tag = f"{batch}-{number}-{request}-{uuid.uuid4().hex[:6]}"
-                body: Any = ({"events": _events(batch, tag)} if batch > 1
+        reader, writer = await asyncio.open_connection(host, int(port))
+        request = 0
+        while time.perf_counter() < stop_at:
+            tag = f"{batch}-{number}-{request}-{uuid.uuid4().hex[:6]}"
+            document: Any = ({"events": _events(batch, tag)} if batch > 1
                              else {**_events(1, tag)[0]})
-                began = time.perf_counter()
-                response = await http.post("/v1/events", json=body)
-                latencies.append(time.perf_counter() - began)
-                if response.status_code != 202:
-                    raise RuntimeError(f"{response.status_code}: {response.text}")
-                sent += batch
-                request += 1
+            began = time.perf_counter()
+            status, answer = await _post(reader, writer, head, json.dumps(document).encode())
+            latencies.append(time.perf_counter() - began)
+            if status != 202:
+                raise RuntimeError(f"{status}: {answer.decode()}")
+            sent += batch
+            request += 1
+        writer.close()
+        await writer.wait_closed()
 
     began = time.perf_counter()
     await asyncio.gather(*(client(n) for n in range(clients)))
@@ -179,21 +232,28 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with database() as url:
-        with server(url, args.server_workers) as base:
+        with server(url, args.server_workers) as (base, pid):
             for label, batch, clients in (("HTTP, batches of 100", 100, args.clients),
                                           ("HTTP, single events", 1, args.clients),
                                           ("HTTP, single events, one client", 1, 1)):
+                before = _cpu(pid, url)
                 figures = asyncio.run(_load(base, batch, clients, args.seconds))
+                after = _cpu(pid, url)
+                figures.update({f"{part}_ms": 1000 * seconds / figures["requests"]
+                                for part, seconds in _spent(before, after).items()})
                 rows.append((label, clients, figures))
         for label, batch in (("emit_many in process, batches of 100", 100),
                              ("emit_many in process, single events", 1)):
             rows.append((label, 1, in_process(url, batch, args.seconds)))
     _clean_redis()
-    print("| scenario | clients | events/s | requests | p50 | p99 |")
-    print("|---|---|---|---|---|---|")
+    print("| scenario | clients | events/s | requests | p50 | p99 | CPU a request: server "
+          "+ PostgreSQL + client |")
+    print("|---|---|---|---|---|---|---|")
     for label, clients, f in rows:
+        cpu = (f"{f['server_ms']:.2f} + {f['postgresql_ms']:.2f} + {f['client_ms']:.2f} ms"
+               if "server_ms" in f else "")
         print(f"| {label} | {clients} | {f['events_per_s']:,.0f} | {f['requests']:,} | "
-              f"{f['p50_ms']:.1f} ms | {f['p99_ms']:.1f} ms |")
+              f"{f['p50_ms']:.1f} ms | {f['p99_ms']:.1f} ms | {cpu} |")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""The group commit: concurrent requests share transactions, a few groups commit at
+once, each request gets its own answer, and a bad request fails only itself."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import pytest
+import sqlalchemy as sa
+
+from flowkit import Engine
+from flowkit.runtime.engine import Emitted
+from flowkit.serve.ingest import Ingest
+from flowkit.serve.problems import Problem
+from flowkit.store import schema as t
+
+
+class Gate:
+    """An engine whose commits wait at a gate, counting how many are in flight."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.open = threading.Event()
+        self.groups: list[int] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[Emitted]:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            assert self.open.wait(10), "the test never opened the gate"
+            return self.engine.emit_many(events)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.groups.append(len(events))
+
+
+def _event(n: int) -> dict[str, Any]:
+    return {"event": "course.enrolled", "user": f"u{n}", "idempotency_key": f"k{n}",
+            "course": "python-101"}
+
+
+async def _emit_crowd(ingest: Ingest, gate: Gate, requests: list[list[dict[str, Any]]]
+                      ) -> list[list[Emitted] | BaseException]:
+    """The first requests one by one, each reaching the gate in a group of its own
+    until every committer is busy; then the rest, queueing; then the gate opens."""
+    tasks = []
+    for request in requests:
+        tasks.append(asyncio.create_task(ingest.emit(request, batch=len(request) > 1)))
+        if len(tasks) <= ingest.committers:
+            async with asyncio.timeout(10):
+                while gate.in_flight < len(tasks):
+                    await asyncio.sleep(0.001)
+    gate.open.set()
+    return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
+
+
+def _stored(engine: Engine) -> int:
+    with engine.db.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one())
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    from flowkit.serve.ingest import DeferredDispatcher
+
+    with Engine(database_url, [], dispatcher=DeferredDispatcher()) as engine:
+        yield engine
+
+
+def test_a_crowd_of_single_events_shares_a_few_transactions(engine: Engine) -> None:
+    gate = Gate(engine)
+    ingest = Ingest(cast(Engine, gate), committers=4)
+    answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(n)] for n in range(100)]))
+
+    assert [a[0].key for a in answers if isinstance(a, list)] == [f"k{n}" for n in range(100)]
+    assert gate.most_in_flight == 4  # four groups at once, never more
+    assert sum(gate.groups) == 100
+    assert len(gate.groups) <= 8  # the first four alone, then the crowd in a few groups
+    assert _stored(engine) == 100
+
+
+def test_one_committer_commits_one_group_at_a_time(engine: Engine) -> None:
+    gate = Gate(engine)
+    ingest = Ingest(cast(Engine, gate), committers=1)
+    asyncio.run(_emit_crowd(ingest, gate, [[_event(n)] for n in range(20)]))
+    assert gate.most_in_flight == 1
+    assert gate.groups == [1, 19]
+
+
+def test_a_bad_request_in_a_group_fails_alone(engine: Engine) -> None:
+    gate = Gate(engine)
+    ingest = Ingest(cast(Engine, gate), committers=1)
+    requests = [[_event(n)] for n in range(10)]
+    requests[6] = [{"event": "course.enrolled", "user": "", "idempotency_key": "bad"}]
+    answers = asyncio.run(_emit_crowd(ingest, gate, requests))
+
+    refused = answers[6]
+    assert isinstance(refused, Problem) and refused.status == 400
+    assert all(isinstance(a, list) and not a[0].duplicate
+               for i, a in enumerate(answers) if i != 6)
+    assert _stored(engine) == 9
+
+
+def test_a_key_sent_twice_in_one_group_is_stored_once(engine: Engine) -> None:
+    gate = Gate(engine)
+    ingest = Ingest(cast(Engine, gate), committers=1)
+    answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(1)], [_event(2)], [_event(2)]]))
+    assert [a[0].duplicate for a in answers if isinstance(a, list)] == [False, False, True]
+    assert _stored(engine) == 2
+
+
+def test_no_request_is_left_waiting_when_committers_finish_together(engine: Engine) -> None:
+    """Waves of requests arriving as the committers run out of work: every request is
+    answered (a request queued as the last committer left would hang its client)."""
+    ingest = Ingest(engine, committers=2)
+
+    async def waves() -> list[list[Emitted]]:
+        answered = []
+        for wave in range(30):
+            batch = [ingest.emit([_event(wave * 10 + n)]) for n in range(wave % 4 + 1)]
+            answered += await asyncio.wait_for(asyncio.gather(*batch), 10)
+        return answered
+
+    answered = asyncio.run(waves())
+    assert len(answered) == sum(w % 4 + 1 for w in range(30))
