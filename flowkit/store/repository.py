@@ -202,11 +202,18 @@ class Store:
         return [dict(r._mapping) for r in conn.execute(query)]
 
     def pending_shards(self, conn: sa.Connection) -> dict[int, pendulum.DateTime]:
-        """Shards with events to route, and when their oldest such event arrived."""
-        rows = conn.execute(
-            sa.select(t.events.c.shard, sa.func.min(t.events.c.at))
-            .where(t.events.c.routed == sa.false()).group_by(t.events.c.shard))
-        return {r[0]: r[1] for r in rows}
+        """Shards with events to route, and when the first of them (in order) arrived.
+
+        One index probe a shard, so a poll costs the same with 20,000 events waiting
+        as with one (a ``GROUP BY`` over them took 6 ms a poll in S1's burst).
+        """
+        e = t.events
+        probes = [sa.select(sa.literal(shard, sa.Integer).label("shard"),
+                            sa.select(e.c.at).where(e.c.routed == sa.false(), e.c.shard == shard)
+                            .order_by(e.c.seq).limit(1).scalar_subquery().label("at"))
+                  for shard in range(SHARDS)]
+        rows = conn.execute(sa.union_all(*probes))
+        return {r.shard: r.at for r in rows if r.at is not None}
 
     def mark_routed(self, conn: sa.Connection, seqs: Sequence[int]) -> None:
         if seqs:
