@@ -63,15 +63,17 @@ class SchedulerMetrics:
         registry = prom.CollectorRegistry()
         self.queue_depth = prom.Gauge("flowkit_queue_depth", "Messages waiting in a queue.",
                                       ["queue"], registry=registry)
-        self.due = prom.Gauge("flowkit_due_timers", "Timers due and not yet fired.",
+        self.due = prom.Gauge("flowkit_due_timers", "Timers due and not yet fired (counted up to 100,000, at most once a second).",
                               registry=registry)
         self.unrouted = prom.Gauge("flowkit_unrouted_shards",
                                    "Shards with events waiting to be routed.",
                                    registry=registry)
         prom.start_http_server(port, addr="127.0.0.1", registry=registry)
 
-    def observe(self, due: int, pending_shards: int, depth: dict[str, int]) -> None:
-        self.due.set(due)
+    def observe(self, due: int | None, pending_shards: int, depth: dict[str, int]) -> None:
+        """Set the gauges; ``due`` is None on a poll that did not count them all."""
+        if due is not None:
+            self.due.set(due)
         self.unrouted.set(pending_shards)
         for queue, n in depth.items():
             self.queue_depth.labels(queue).set(n)
