@@ -63,9 +63,9 @@ class SchedulerMetrics:
         registry = prom.CollectorRegistry()
         self.queue_depth = prom.Gauge("flowkit_queue_depth", "Messages waiting in a queue.",
                                       ["queue"], registry=registry)
-        self.due = prom.Gauge("flowkit_due_timers", "Timers due and not yet fired "
-                              "(counted up to 100,000, at most once a second).",
-                              registry=registry)
+        self.due = prom.Gauge(
+            "flowkit_due_timers", "Timers due and not yet fired (to 100,000, once a second).",
+            registry=registry)
         self.unrouted = prom.Gauge("flowkit_unrouted_shards",
                                    "Shards with events waiting to be routed.",
                                    registry=registry)
