@@ -353,7 +353,9 @@ class Store:
     def write(self, conn: sa.Connection, changes: Changes) -> None:
         """Apply a batch's writes: one statement per table, whatever the batch's size."""
         if changes.runs:
-            insert_rows(conn, t.runs, [attrs.asdict(r) for r in changes.runs.values()],
+            # not recursing: the JSON columns are encoded as they are, not copied first
+            insert_rows(conn, t.runs, [attrs.asdict(r, recurse=False)
+                                       for r in changes.runs.values()],
                         conflict="update", keep=("created_at", "flow", "user_id", "trigger"))
         touched = [i for i in changes.timers if i not in changes.new]
         if touched:
