@@ -305,13 +305,18 @@ class Bench:
             conn.execute(sa.text(
                 "UPDATE flowkit_timers SET due_at = :now WHERE run_id IN "
                 "(SELECT id FROM flowkit_runs WHERE flow = 's3')"), {"now": now})
+        cpu = self.cpu()
         began = time.perf_counter()
         wait_for(lambda: self.count("s3", "completed") >= n, 600, f"{n} S3 timers fired",
                  every=0.1)
         seconds = time.perf_counter() - began
-        print(f"S3: {n} timers due at once fired in {seconds:.1f}s = {n / seconds:,.0f}/s",
+        spent = {k: (v - cpu[k]) * 1000 / n for k, v in self.cpu().items()}
+        print(f"S3: {n} timers due at once fired in {seconds:.1f}s = {n / seconds:,.0f}/s; "
+              f"CPU per timer: workers {spent['workers']:.3f} ms, PostgreSQL "
+              f"{spent['postgresql']:.3f} ms, scheduler and emitter {spent['other']:.3f} ms",
               flush=True)
-        return {"timers": n, "seconds": seconds, "fired_per_s": n / seconds}
+        return {"timers": n, "seconds": seconds, "fired_per_s": n / seconds,
+                **{f"cpu_ms_{k}": v for k, v in spent.items()}}
 
     def baseline(self, n: int) -> dict[str, float]:
         client = redis.Redis.from_url(self.rd)
@@ -448,6 +453,13 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str,
         s3 = results["S3"]
         lines.append(f"| S3: {s3['timers']:,} timers due at once | fired/s | ≥ 5,000 | "
                      f"{s3['fired_per_s']:,.0f} |")
+        if "cpu_ms_workers" in s3:
+            per_timer = s3["cpu_ms_workers"] + s3["cpu_ms_postgresql"] + s3["cpu_ms_other"]
+            lines.append(
+                f"| S3 | CPU per timer: workers + PostgreSQL + scheduler and emitter | | "
+                f"{per_timer:.2f} ms ({s3['cpu_ms_workers']:.2f} + "
+                f"{s3['cpu_ms_postgresql']:.2f} + {s3['cpu_ms_other']:.2f}): at most "
+                f"{cores * 1000 / per_timer:,.0f}/s on {cores} cores given to it alone |")
     if "L" in results:
         lat = results["L"]
         lines.append(f"| L: one event to its first action, idle | latency | ≤ 50 ms | "
