@@ -8,12 +8,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from flowkit.runtime import faults, logs
 from flowkit.runtime.engine import Emitted
 from flowkit.serve import body, shape
 from flowkit.serve.ingest import Ingest
 from flowkit.serve.keys import KeyRing
 from flowkit.serve.metrics import ServeMetrics
-from flowkit.serve.problems import invalid, unauthorized
+from flowkit.serve.problems import invalid, unauthorized, unavailable
 from flowkit.serve.settings import ServeSettings
 
 
@@ -27,7 +28,14 @@ class EventsApi:
 
     async def authenticate(self, request: Request) -> None:
         if self.keys.stale():
-            await run_in_threadpool(self.keys.refresh)
+            try:
+                await run_in_threadpool(self.keys.refresh)
+            except Exception as error:
+                if (service := faults.diagnose(error)) is None:
+                    raise
+                logs.fault(f"API keys not read, answered 503: {service}", error,
+                           kind=service.service)
+                raise unavailable(service) from None
         if self.keys.empty and self.settings.demo:
             return  # demo mode on loopback, no key anywhere: open
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

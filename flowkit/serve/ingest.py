@@ -24,9 +24,10 @@ import attrs
 from starlette.concurrency import run_in_threadpool
 
 from flowkit.errors import FlowkitError
+from flowkit.runtime import faults, logs
 from flowkit.runtime.dispatch import Dispatcher
 from flowkit.runtime.engine import Emitted, Engine
-from flowkit.serve.problems import FieldError, Problem, invalid
+from flowkit.serve.problems import FieldError, Problem, invalid, unavailable
 
 log = logging.getLogger("flowkit.serve")
 MAX_GROUP = 2_000  # events in one group commit (a request's batch is never split)
@@ -83,23 +84,35 @@ class Ingest:
         events = [e for request in group for e in request.events]
         try:
             emitted = await run_in_threadpool(self.engine.emit_many, events)
-        except FlowkitError as error:
-            if len(group) > 1:
-                for request in group:  # alone, each gets its own answer
-                    await self._commit([request])
-                return
-            _answer(group[0], error=_refusal(error, group[0]))
-            return
         except BaseException as error:
-            for request in group:
-                _answer(request, error=error)
-            if not isinstance(error, Exception):
-                raise
+            await self._failed(group, error)
             return
         emitted = _mark_repeats(emitted)
         for request in group:
             _answer(request, emitted[:len(request.events)])
             emitted = emitted[len(request.events):]
+
+    async def _failed(self, group: list[_Request], error: BaseException) -> None:
+        """Answer a group whose commit failed: 503 while the database is away (logged,
+        throttled), 400 for a refused request (a group is split to find it), and
+        anything else passed on as it is."""
+        service = faults.diagnose(error) if isinstance(error, Exception) else None
+        if service is not None:
+            logs.fault(f"events not stored, answered 503: {service}", error,
+                       kind=service.service)
+            for request in group:
+                _answer(request, error=unavailable(service))
+        elif isinstance(error, FlowkitError):
+            if len(group) > 1:
+                for request in group:  # alone, each gets its own answer
+                    await self._commit([request])
+                return
+            _answer(group[0], error=_refusal(error, group[0]))
+        else:
+            for request in group:
+                _answer(request, error=error)
+            if not isinstance(error, Exception):
+                raise error
 
 
 def _answer(request: _Request, emitted: list[Emitted] | None = None,

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from flowkit.runtime import services
+from flowkit.runtime import logs, services
 from flowkit.runtime.dispatch import Dispatcher
 from flowkit.runtime.engine import Engine
 from flowkit.serve import access
@@ -52,6 +52,7 @@ def console(database_url: str) -> tuple[list[BaseRoute], list[Callable[[], None]
 
 def app_from_env() -> Starlette:
     access.configure()  # in each server process (``--workers`` spawns them)
+    logs.configure()  # flowkit's own warnings as JSON lines, throttled during outages
     dispatcher, ping = dispatcher_from_env()
     # No flows: the server records events and never routes them itself.
     engine = Engine(services.database_url(), flows=[], dispatcher=dispatcher, migrate=False)

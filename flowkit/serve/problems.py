@@ -15,6 +15,8 @@ import attrs
 import orjson
 from starlette.responses import Response
 
+from flowkit.errors import ServiceError
+
 MEDIA_TYPE = "application/problem+json"
 
 
@@ -44,6 +46,9 @@ def _pointer(base: str, index: int | None, field: str | None) -> str:
         steps = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
         parts.extend(p.replace("~", "~0").replace("/", "~1") for p in steps)
     return "#/" + "/".join(parts) if parts else "#"
+
+
+_RETRY_AFTER = "2"  # seconds, in a 503 while the database is away
 
 
 class Problem(Exception):
@@ -91,3 +96,13 @@ def invalid(detail: str, errors: tuple[FieldError, ...] = (),
             pointer_base: str = "") -> Problem:
     return Problem(400, "invalid-events", "Invalid events", detail, errors=errors,
                    pointer_base=pointer_base)
+
+
+def unavailable(service: ServiceError) -> Problem:
+    """503: the database (or Redis) cannot take the events now. The client is told to
+    retry, not why: the diagnosis, with its hosts and ports, is for the server's log."""
+    what = "the database" if service.service == "database" else "a service flowkit needs"
+    return Problem(503, "unavailable", "Service unavailable",
+                   f"{what} is unavailable; retry the request with the same idempotency "
+                   "keys (events already stored are recognised, not stored twice)",
+                   headers={"Retry-After": _RETRY_AFTER} if service.transient else None)

@@ -113,3 +113,28 @@ def test_unknown_paths_and_methods_are_answered_as_problems(client: Client) -> N
     assert wrong.status_code == 405
     assert wrong.headers["content-type"] == "application/problem+json"
     assert wrong.headers["allow"] == "POST"
+
+
+def test_events_are_answered_503_with_retry_after_while_the_database_is_away(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both reads of a request (its key, its events' commit) meet the outage: each is
+    a 503 problem saying to retry, with no host or port of the database in it."""
+    from flowkit.serve.keys import KeyRing
+
+    gone = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with TestClient(create_app(engine, ServeSettings(api_keys=(KEY,)))) as api:
+        assert api.post("/v1/events", json=ENROLLED, headers=auth()).status_code == 202
+        monkeypatch.setattr(engine, "db", gone)
+        answers = [api.post("/v1/events", json={**ENROLLED, "idempotency_key": "k1"},
+                            headers=auth())]  # the commit meets it
+        monkeypatch.setattr(KeyRing, "stale", lambda self: True)
+        monkeypatch.setattr(KeyRing, "refresh", lambda self: gone.connect().close())
+        answers.append(api.post("/v1/events", json={**ENROLLED, "idempotency_key": "k2"},
+                                headers=auth()))  # the keys' refresh meets it
+    gone.dispose()
+    for response in answers:
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "2"
+        assert response.json()["detail"].startswith("the database is unavailable; retry")
+        assert "127.0.0.1" not in response.text
