@@ -49,6 +49,10 @@ def diagnose(error: BaseException) -> ServiceError | None:
             service="database", kind="driver", transient=False)
     if isinstance(error, sa.exc.DBAPIError | sa.exc.InterfaceError):
         return _database(error)
+    if isinstance(error, sa.exc.TimeoutError):  # every pooled connection busy or hung
+        return ServiceError(f"no database connection came free ({_first_line(error)}): "
+                            "is the database slow or unreachable?", service="database",
+                            kind="unreachable", transient=True)
     return _redis(error)
 
 

@@ -47,8 +47,8 @@ class Throttle(logging.Filter):
 
     A kind is the logger, the message's template and the exception's type, so "batch
     failed: connection refused" from eight threads is one kind. A traceback is shown
-    once per logger and message, whatever the exception's type. Records below WARNING
-    pass untouched.
+    once per logger and fault (the record's ``fault`` name, or else its message),
+    whatever the exception's type. Records below WARNING pass untouched.
     """
 
     def __init__(self, interval: float | None = None,

@@ -44,7 +44,7 @@ class Snapshot:
     """What one poll saw and did."""
 
     at: pendulum.DateTime
-    due_timers: int  # counted up to what one poll can send
+    due_timers: int  # counted up to what one poll can send, or 100,000 for the gauge
     pending_shards: int
     timer_messages_sent: int
     route_messages_sent: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,17 +26,13 @@ class EventsApi:
         self.keys = keys
         self.ingest = ingest
         self.metrics = metrics
+        self._refreshing = asyncio.Lock()
 
     async def authenticate(self, request: Request) -> None:
         if self.keys.stale():
-            try:
-                await run_in_threadpool(self.keys.refresh)
-            except Exception as error:
-                if (service := faults.diagnose(error)) is None:
-                    raise
-                logs.fault(f"API keys not read, answered 503: {service}", error,
-                           kind=service.service)
-                raise unavailable(service) from None
+            async with self._refreshing:  # one refresh at a time, not one a request
+                if self.keys.stale():
+                    await self._refresh()
         if self.keys.empty and self.settings.demo:
             return  # demo mode on loopback, no key anywhere: open
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -44,6 +41,16 @@ class EventsApi:
                                "(`flowkit keys add NAME` makes one)")
         if not self.keys.accepts(token.strip()):
             raise unauthorized("this API key is unknown or revoked")
+
+    async def _refresh(self) -> None:
+        try:
+            await run_in_threadpool(self.keys.refresh)
+        except Exception as error:
+            if (service := faults.diagnose(error)) is None:
+                raise
+            logs.fault(f"API keys not read, answered 503: {service}", error,
+                       kind=f"serve-keys:{service.service}:{service.kind}")
+            raise unavailable(service) from None
 
     async def post(self, request: Request) -> JSONResponse:
         await self.authenticate(request)

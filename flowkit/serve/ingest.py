@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 from starlette.concurrency import run_in_threadpool
 
-from flowkit.errors import FlowkitError
+from flowkit.errors import FlowkitError, ServiceError
 from flowkit.runtime import faults, logs
 from flowkit.runtime.dispatch import Dispatcher
 from flowkit.runtime.engine import Emitted, Engine
@@ -47,10 +47,13 @@ class Ingest:
     groups of the requests waiting while up to ``committers`` groups commit."""
 
     def __init__(self, engine: Engine, max_group: int = MAX_GROUP,
-                 committers: int = COMMITTERS) -> None:
+                 committers: int | None = None) -> None:
         self.engine = engine
         self.max_group = max_group
-        self.committers = committers
+        # SQLite writes one transaction at a time (and an in-memory one shares a single
+        # connection between threads): more committers would only queue or collide
+        self.committers = committers or (1 if engine.db.dialect.name == "sqlite"
+                                         else COMMITTERS)
         self._waiting: list[_Request] = []
         self._running = 0  # committers at work; each leaves once nothing waits
         self._tasks: set[asyncio.Task[None]] = set()  # held, or asyncio may drop them
@@ -80,26 +83,36 @@ class Ingest:
         finally:  # no await since the last look at _waiting: none can be left behind
             self._running -= 1
 
-    async def _commit(self, group: list[_Request]) -> None:
+    async def _commit(self, group: list[_Request], *, again: bool = False) -> None:
         events = [e for request in group for e in request.events]
         try:
             emitted = await run_in_threadpool(self.engine.emit_many, events)
         except BaseException as error:
-            await self._failed(group, error)
+            await self._failed(group, error, again)
             return
         emitted = _mark_repeats(emitted)
         for request in group:
             _answer(request, emitted[:len(request.events)])
             emitted = emitted[len(request.events):]
 
-    async def _failed(self, group: list[_Request], error: BaseException) -> None:
+    async def _failed(self, group: list[_Request], error: BaseException,
+                      again: bool) -> None:
         """Answer a group whose commit failed: 503 while the database is away (logged,
-        throttled), 400 for a refused request (a group is split to find it), and
-        anything else passed on as it is."""
+        throttled), 400 for a refused request (a group is split to find it); a group
+        that lost a deadlock to another committer (two requests retrying the same keys
+        in another order) is tried again, each request alone; anything else is passed
+        on as it is."""
+        if _conflict(error) and not again:
+            for request in group:
+                await self._commit([request], again=True)
+            return
         service = faults.diagnose(error) if isinstance(error, Exception) else None
+        if service is None and _conflict(error):
+            service = ServiceError("the commit lost a deadlock twice", service="database",
+                                   kind="conflict", transient=True)
         if service is not None:
             logs.fault(f"events not stored, answered 503: {service}", error,
-                       kind=service.service)
+                       kind=f"serve-events:{service.service}:{service.kind}")
             for request in group:
                 _answer(request, error=unavailable(service))
         elif isinstance(error, FlowkitError):
@@ -113,6 +126,12 @@ class Ingest:
                 _answer(request, error=error)
             if not isinstance(error, Exception):
                 raise error
+
+
+def _conflict(error: BaseException) -> bool:
+    """PostgreSQL rolled the transaction back to break a deadlock or a serialization
+    conflict: trying again succeeds."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in ("40P01", "40001")
 
 
 def _answer(request: _Request, emitted: list[Emitted] | None = None,

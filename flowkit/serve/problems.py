@@ -102,7 +102,9 @@ def unavailable(service: ServiceError) -> Problem:
     """503: the database (or Redis) cannot take the events now. The client is told to
     retry, not why: the diagnosis, with its hosts and ports, is for the server's log."""
     what = "the database" if service.service == "database" else "a service flowkit needs"
+    when = ("retry the request" if service.transient else
+            "an operator must fix it (the server's log says what); retry later")
     return Problem(503, "unavailable", "Service unavailable",
-                   f"{what} is unavailable; retry the request with the same idempotency "
-                   "keys (events already stored are recognised, not stored twice)",
+                   f"{what} is unavailable; {when} with the same idempotency keys (events "
+                   "already stored are recognised, not stored twice)",
                    headers={"Retry-After": _RETRY_AFTER} if service.transient else None)

@@ -106,7 +106,7 @@ class Webhooks:
         try:
             return await self.ingest.emit(events)
         except Problem as refused:
-            if len(events) != 1 or events[0]["event"] != UNKNOWN:
-                raise
+            if refused.status != 400 or len(events) != 1 or events[0]["event"] != UNKNOWN:
+                raise  # a 503 (the database away) is answered as such, the payload kept
             record = {k: v for k, v in events[0].items() if k != "payload"}
             return await self.ingest.emit([{**record, "payload_refused": refused.detail}])

@@ -307,7 +307,7 @@ class Store:
                   ) -> tuple[int, pendulum.DateTime | None]:
         """How many timers are due (counted up to ``cap``) and the oldest due time."""
         due = (sa.select(t.timers.c.due_at).where(t.timers.c.due_at <= now)
-               .limit(cap).subquery())
+               .order_by(t.timers.c.due_at).limit(cap).subquery())  # the oldest first
         count, oldest = conn.execute(
             sa.select(sa.func.count(), sa.func.min(due.c.due_at))).one()
         return int(count), (pendulum.instance(oldest, tz="UTC") if oldest else None)

@@ -81,12 +81,17 @@ def test_messages_already_queued_are_not_sent_again(worker: Worker,
 
 
 def test_the_gauge_gets_a_full_count_at_most_once_a_second(
-        worker: Worker, due_timers: Simulation) -> None:
+        worker: Worker, due_timers: Simulation, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowkit.runtime.scheduler as module
+
+    now = [1000.0]
+    monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     scheduler = _scheduler(due_timers)
     scheduler.metrics = gauges = Gauges()
     scheduler.poll()
+    now[0] += 0.9
     scheduler.poll()
     assert gauges.due == [100, None]  # the second poll, within the second, counted 30
-    scheduler._counted_at -= 1.0  # a second later
+    now[0] += 0.1
     scheduler.poll()
     assert gauges.due == [100, None, 100]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import pytest
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from flowkit import Engine
 from flowkit.runtime.engine import Emitted
-from flowkit.serve.ingest import Ingest
+from flowkit.serve.ingest import DeferredDispatcher, Ingest
 from flowkit.serve.problems import Problem
 from flowkit.store import schema as t
 
@@ -68,9 +68,7 @@ def _stored(engine: Engine) -> int:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Engine:
-    from flowkit.serve.ingest import DeferredDispatcher
-
+def engine(database_url: str) -> Iterator[Engine]:
     with Engine(database_url, [], dispatcher=DeferredDispatcher()) as engine:
         yield engine
 
@@ -131,3 +129,57 @@ def test_no_request_is_left_waiting_when_committers_finish_together(engine: Engi
 
     answered = asyncio.run(waves())
     assert len(answered) == sum(w % 4 + 1 for w in range(30))
+
+
+class Deadlocking:
+    """An engine whose commits of more than one event lose a deadlock ``times`` times
+    (PostgreSQL's SQLSTATE 40P01), as two committers inserting the same keys in
+    opposite orders would."""
+
+    def __init__(self, engine: Engine, times: int, alone_too: bool = False) -> None:
+        self.engine = engine
+        self.times = times
+        self.alone_too = alone_too
+        self.db = engine.db
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[Emitted]:
+        if self.times and (len(events) > 1 or self.alone_too):
+            self.times -= 1
+            orig = type("DeadlockDetected", (Exception,), {"sqlstate": "40P01"})(
+                "deadlock detected")
+            raise sa.exc.OperationalError("INSERT INTO flowkit_events", {}, orig)
+        return self.engine.emit_many(events)
+
+
+def test_a_group_that_loses_a_deadlock_is_committed_again_request_by_request(
+        engine: Engine) -> None:
+    gate = Gate(cast(Engine, Deadlocking(engine, times=1)))
+    ingest = Ingest(cast(Engine, gate), committers=1)
+    answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(n)] for n in range(10)]))
+    assert all(isinstance(a, list) and not a[0].duplicate for a in answers), answers
+    assert _stored(engine) == 10
+
+
+def test_a_request_that_loses_a_deadlock_twice_is_answered_503(engine: Engine) -> None:
+    ingest = Ingest(cast(Engine, Deadlocking(engine, times=2, alone_too=True)),
+                    committers=1)
+
+    async def one() -> list[Emitted]:
+        return await ingest.emit([_event(1)])
+
+    with pytest.raises(Problem) as refused:
+        asyncio.run(one())
+    assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "2"
+    assert _stored(engine) == 0
+
+
+def test_an_in_memory_sqlite_engine_commits_one_group_at_a_time() -> None:
+    with Engine("sqlite://", [], dispatcher=DeferredDispatcher()) as memory:
+        ingest = Ingest(memory)
+        assert ingest.committers == 1  # its one connection is shared by every thread
+
+        async def crowd() -> list[list[Emitted]]:
+            return await asyncio.gather(*(ingest.emit([_event(n)]) for n in range(20)))
+
+        assert len(asyncio.run(crowd())) == 20
+        assert _stored(memory) == 20

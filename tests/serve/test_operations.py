@@ -137,4 +137,48 @@ def test_events_are_answered_503_with_retry_after_while_the_database_is_away(
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["retry-after"] == "2"
         assert response.json()["detail"].startswith("the database is unavailable; retry")
-        assert "127.0.0.1" not in response.text
+        assert not any(secret in response.text for secret in ("127.0.0.1", "nobody", ":1/"))
+
+
+def test_a_crowd_meeting_stale_keys_in_an_outage_refreshes_them_one_at_a_time(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request finds the keys stale while the database is away; they take turns
+    to try it (a hung database would otherwise hold a pooled connection a request)."""
+    import asyncio
+    import threading
+    import time
+
+    import httpx
+
+    from flowkit.serve.keys import KeyRing
+
+    gone = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    trying = []
+    most = []
+    lock = threading.Lock()
+
+    def refresh(self: KeyRing) -> None:
+        with lock:
+            trying.append(1)
+            most.append(len(trying))
+        try:
+            time.sleep(0.02)  # long enough for the other requests to arrive
+            gone.connect().close()
+        finally:
+            with lock:
+                trying.pop()
+
+    monkeypatch.setattr(KeyRing, "stale", lambda self: True)
+    monkeypatch.setattr(KeyRing, "refresh", refresh)
+    app = create_app(engine, ServeSettings(api_keys=(KEY,)))
+
+    async def crowd() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(*(http.post("/v1/events", json=ENROLLED,
+                                                    headers=auth()) for _ in range(5)))
+
+    answers = asyncio.run(crowd())
+    gone.dispose()
+    assert [r.status_code for r in answers] == [503] * 5
+    assert len(most) == 5 and max(most) == 1

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from flowkit import Engine
 from flowkit.errors import EventError
@@ -197,3 +198,28 @@ def test_an_unknown_type_whose_payload_the_engine_refuses_is_recorded_without_it
     [event] = stored(engine)
     assert (event["event"], event["type"]) == ("webhook.unknown", "leadCaptured")
     assert "nested too deeply" in event["payload_refused"]
+
+
+def test_an_unknown_type_met_by_an_outage_is_503_and_kept_whole_when_sent_again(
+        client: Client, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a database that is away for the first delivery
+    emit_many = engine.emit_many
+    calls = []
+
+    def away_once(events: Any) -> Any:
+        calls.append(events)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT", {}, ConnectionRefusedError(
+                "connection to server at 127.0.0.1, port 5432 failed: Connection refused"))
+        return emit_many(events)
+
+    monkeypatch.setattr(engine, "emit_many", away_once)
+    body = fixture("lead_captured")
+    api = client()
+    first = api.post(URL, content=body, headers=signed(body, "msg_away"))
+    assert first.status_code == 503  # not stored without its payload and acknowledged
+    assert stored(engine) == []
+    again = api.post(URL, content=body, headers=signed(body, "msg_away"))
+    assert again.status_code == 202
+    [event] = stored(engine)
+    assert event["payload"] == json.loads(body) and "payload_refused" not in event

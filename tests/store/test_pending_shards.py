@@ -9,6 +9,7 @@ import pendulum
 import pytest
 
 from flowkit import Engine
+from flowkit.clock import VirtualClock
 from flowkit.serve.ingest import DeferredDispatcher
 from flowkit.store import Store
 from flowkit.store.repository import SHARDS, shard_of
@@ -45,8 +46,15 @@ def test_a_routed_shard_is_no_longer_pending(engine: Engine) -> None:
     assert set(pending) == {shard_of(e.user_id) for e in events} - {first}
 
 
-def test_the_time_is_that_of_the_shards_first_waiting_event(engine: Engine) -> None:
-    engine.emit("course.enrolled", "u1")
-    with engine.db.connect() as conn:
-        (event,) = Store(engine.db).unrouted_events(conn, 10)
-    assert _pending(engine) == {shard_of("u1"): event.at}
+def test_the_time_is_that_of_the_shards_first_waiting_event_in_order(
+        database_url: str) -> None:
+    """First in the shard's order (by sequence), not the earliest stamp: an event
+    stamped earlier but stored later does not move the shard's time."""
+    first = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+    late = VirtualClock(first.subtract(hours=1))  # another server, its clock behind
+    with Engine(database_url, [], clock=VirtualClock(first),
+                dispatcher=DeferredDispatcher()) as engine, \
+            Engine(database_url, [], clock=late, dispatcher=DeferredDispatcher()) as behind:
+        engine.emit("course.enrolled", "u1")
+        behind.emit("course.enrolled", "u1", course="c2")  # stored second, stamped earlier
+        assert _pending(engine) == {shard_of("u1"): first}
