@@ -183,3 +183,26 @@ def test_an_in_memory_sqlite_engine_commits_one_group_at_a_time() -> None:
 
         assert len(asyncio.run(crowd())) == 20
         assert _stored(memory) == 20
+
+
+def test_groups_stop_at_max_group_events_but_never_split_a_request(engine: Engine) -> None:
+    gate = Gate(engine)
+    ingest = Ingest(cast(Engine, gate), max_group=5, committers=1)
+    requests = [[_event(n)] for n in range(12)]
+    requests[6] = [_event(100 + n) for n in range(8)]  # a batch larger than a group
+    asyncio.run(_emit_crowd(ingest, gate, requests))
+    # the first alone (the gate shut), then up to 5 events a group, the batch of 8 whole
+    assert gate.groups == [1, 5, 8, 5]
+    assert _stored(engine) == 19
+
+
+def test_a_second_crowd_gets_the_same_number_of_committers(engine: Engine) -> None:
+    """Committers that finish give their place back, exactly: the next crowd is
+    committed by as many at once as the first."""
+    gate = Gate(engine)
+    ingest = Ingest(cast(Engine, gate), committers=4)
+    for crowd in range(2):
+        gate.open.clear()
+        gate.most_in_flight = 0
+        asyncio.run(_emit_crowd(ingest, gate, [[_event(crowd * 100 + n)] for n in range(40)]))
+        assert gate.most_in_flight == 4, f"crowd {crowd}"
