@@ -111,7 +111,8 @@ def test_a_key_sent_twice_in_one_group_is_stored_once(engine: Engine) -> None:
     gate = Gate(engine)
     ingest = Ingest(cast(Engine, gate), committers=1)
     answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(1)], [_event(2)], [_event(2)]]))
-    assert [a[0].duplicate for a in answers if isinstance(a, list)] == [False, False, True]
+    assert [(a[0].key, a[0].duplicate) for a in answers if isinstance(a, list)] == [
+        ("k1", False), ("k2", False), ("k2", True)]
     assert _stored(engine) == 2
 
 
@@ -133,27 +134,30 @@ def test_no_request_is_left_waiting_when_committers_finish_together(engine: Engi
 
 class Deadlocking:
     """An engine whose commits of more than one event lose a deadlock ``times`` times
-    (PostgreSQL's SQLSTATE 40P01), as two committers inserting the same keys in
-    opposite orders would."""
+    (PostgreSQL's SQLSTATE 40P01, or 40001 for a serialization failure), as two
+    committers inserting the same keys in opposite orders would."""
 
-    def __init__(self, engine: Engine, times: int, alone_too: bool = False) -> None:
+    def __init__(self, engine: Engine, times: int, alone_too: bool = False,
+                 sqlstate: str = "40P01") -> None:
         self.engine = engine
         self.times = times
         self.alone_too = alone_too
+        self.sqlstate = sqlstate
         self.db = engine.db
 
     def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[Emitted]:
         if self.times and (len(events) > 1 or self.alone_too):
             self.times -= 1
-            orig = type("DeadlockDetected", (Exception,), {"sqlstate": "40P01"})(
+            orig = type("DeadlockDetected", (Exception,), {"sqlstate": self.sqlstate})(
                 "deadlock detected")
             raise sa.exc.OperationalError("INSERT INTO flowkit_events", {}, orig)
         return self.engine.emit_many(events)
 
 
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
 def test_a_group_that_loses_a_deadlock_is_committed_again_request_by_request(
-        engine: Engine) -> None:
-    gate = Gate(cast(Engine, Deadlocking(engine, times=1)))
+        engine: Engine, sqlstate: str) -> None:
+    gate = Gate(cast(Engine, Deadlocking(engine, times=1, sqlstate=sqlstate)))
     ingest = Ingest(cast(Engine, gate), committers=1)
     answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(n)] for n in range(10)]))
     assert all(isinstance(a, list) and not a[0].duplicate for a in answers), answers
@@ -189,11 +193,12 @@ def test_groups_stop_at_max_group_events_but_never_split_a_request(engine: Engin
     gate = Gate(engine)
     ingest = Ingest(cast(Engine, gate), max_group=5, committers=1)
     requests = [[_event(n)] for n in range(12)]
-    requests[6] = [_event(100 + n) for n in range(8)]  # a batch larger than a group
+    requests.append([_event(100 + n) for n in range(8)])  # a batch larger than a group
+    requests += [[_event(200 + n)] for n in range(3)]
     asyncio.run(_emit_crowd(ingest, gate, requests))
     # the first alone (the gate shut), then up to 5 events a group, the batch of 8 whole
-    assert gate.groups == [1, 5, 8, 5]
-    assert _stored(engine) == 19
+    assert gate.groups == [1, 5, 5, 1, 8, 3]
+    assert _stored(engine) == 23
 
 
 def test_a_second_crowd_gets_the_same_number_of_committers(engine: Engine) -> None:
@@ -206,3 +211,48 @@ def test_a_second_crowd_gets_the_same_number_of_committers(engine: Engine) -> No
         gate.most_in_flight = 0
         asyncio.run(_emit_crowd(ingest, gate, [[_event(crowd * 100 + n)] for n in range(40)]))
         assert gate.most_in_flight == 4, f"crowd {crowd}"
+        assert ingest._running == 0  # every place given back, none twice
+
+
+class Failing:
+    """An engine whose commits fail with ``error``."""
+
+    def __init__(self, engine: Engine, error: Exception) -> None:
+        self.engine = engine
+        self.error = error
+        self.db = engine.db
+
+    def emit_many(self, events: Sequence[Mapping[str, Any]]) -> list[Emitted]:
+        raise self.error
+
+
+def test_a_group_meeting_the_outage_is_answered_503_each(engine: Engine) -> None:
+    refused = sa.exc.OperationalError("INSERT", {}, ConnectionRefusedError(
+        "connection to server at 127.0.0.1, port 5432 failed: Connection refused"))
+    gate = Gate(cast(Engine, Failing(engine, refused)))
+    ingest = Ingest(cast(Engine, gate), committers=1)
+    answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(n)] for n in range(6)]))
+    assert all(isinstance(a, Problem) and a.status == 503
+               and a.headers["Retry-After"] == "2" for a in answers), answers
+    assert gate.groups == [1, 5]  # not split: a whole group meets the outage
+
+
+def test_an_unexpected_failure_reaches_every_request_of_its_group(engine: Engine) -> None:
+    gate = Gate(cast(Engine, Failing(engine, RuntimeError("a bug in a dispatcher"))))
+    ingest = Ingest(cast(Engine, gate), committers=1)
+    answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(n)] for n in range(4)]))
+    assert [type(a) for a in answers] == [RuntimeError] * 4  # none left waiting
+
+
+def test_a_group_of_two_with_a_bad_request_fails_only_that_one(engine: Engine) -> None:
+    gate = Gate(engine)
+    ingest = Ingest(cast(Engine, gate), committers=1)
+    bad = [{"event": "course.enrolled", "user": "", "idempotency_key": "bad"}]
+    answers = asyncio.run(_emit_crowd(ingest, gate, [[_event(0)], [_event(1)], bad]))
+    assert isinstance(answers[1], list) and isinstance(answers[2], Problem)
+    assert _stored(engine) == 2
+
+
+def test_a_server_engine_commits_four_groups_at_once_by_default(engine: Engine) -> None:
+    expected = 1 if engine.db.dialect.name == "sqlite" else 4
+    assert Ingest(engine).committers == expected
