@@ -123,8 +123,25 @@ def test_an_event_the_engine_refuses_fails_the_whole_batch(
     batch = {"events": [ENROLLED, {"event": "user.enrolled", "user": "u2"}]}
     body = _refused(client().post("/v1/events", json=batch, headers=auth()), 400,
                     "invalid-events")
-    [error] = body["errors"]  # type: ignore[misc]
-    assert "course" in error["detail"]
+    assert body["errors"] == [{  # by index and field, with a pointer into the body
+        "detail": "'user.enrolled' needs course=...; it came without course",
+        "index": 1, "field": "fields.course", "pointer": "#/events/1/fields/course"}]
+    assert str(body["detail"]).endswith("it came without course; nothing was stored")
+    assert stored(engine) == []
+
+
+def test_a_single_event_the_engine_refuses_is_named_by_field_alone(
+        client: Client, engine: Engine) -> None:
+    body = _refused(client().post("/v1/events", json={"event": "user.enrolled", "user": "u2"},
+                                  headers=auth()), 400, "invalid-events")
+    assert body["errors"] == [{
+        "detail": "'user.enrolled' needs course=...; it came without course",
+        "field": "fields.course", "pointer": "#/fields/course"}]
+    assert str(body["detail"]).count("nothing was stored") == 1
+    long_key = {**ENROLLED, "idempotency_key": "k" * 201}  # an envelope member: no fields.
+    body = _refused(client().post("/v1/events", json=long_key, headers=auth()), 400,
+                    "invalid-events")
+    assert [e["field"] for e in body["errors"]] == ["idempotency_key"]
     assert stored(engine) == []
 
 
