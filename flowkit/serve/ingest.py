@@ -148,7 +148,7 @@ def _refusal(error: FlowkitError, request: _Request) -> Problem:
     """A 400 naming the refused event by its index in the request and its field."""
     index = getattr(error, "index", None)
     text = str(error)
-    detail = text if text.endswith("nothing was stored") else f"{text}; nothing was stored"
+    detail = f"{text}; nothing was stored"
     return invalid(detail, (FieldError(
         str(getattr(error, "problem", text)), index if request.batch else None,
         _field(getattr(error, "field", None))),), request.pointer_base)

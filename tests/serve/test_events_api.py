@@ -138,10 +138,13 @@ def test_a_single_event_the_engine_refuses_is_named_by_field_alone(
         "detail": "'user.enrolled' needs course=...; it came without course",
         "field": "fields.course", "pointer": "#/fields/course"}]
     assert str(body["detail"]).count("nothing was stored") == 1
-    long_key = {**ENROLLED, "idempotency_key": "k" * 201}  # an envelope member: no fields.
-    body = _refused(client().post("/v1/events", json=long_key, headers=auth()), 400,
-                    "invalid-events")
-    assert [e["field"] for e in body["errors"]] == ["idempotency_key"]
+    # the envelope's members are named as themselves, not as fields
+    for member, value in (("idempotency_key", "k" * 201), ("user", "u" * 201),
+                          ("event", "e" * 201)):
+        body = _refused(client().post("/v1/events", json={**ENROLLED, member: value},
+                                      headers=auth()), 400, "invalid-events")
+        assert [(e["field"], e["pointer"]) for e in body["errors"]] == [
+            (member, f"#/{member}")]
     assert stored(engine) == []
 
 
