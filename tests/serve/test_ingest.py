@@ -174,6 +174,7 @@ def test_a_request_that_loses_a_deadlock_twice_is_answered_503(engine: Engine) -
     with pytest.raises(Problem) as refused:
         asyncio.run(one())
     assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "2"
+    assert refused.value.detail.startswith("the database is unavailable; retry")
     assert _stored(engine) == 0
 
 
