@@ -47,7 +47,7 @@ def spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
-def one_round(url: str, n: int) -> tuple[float, ...]:
+def one_round(url: str, n: int, batch_size: int = 500) -> tuple[float, ...]:
     import flowkit.lms.tables  # noqa: F401  (dropped and rebuilt too)
     from flowkit import Engine
     from flowkit.clock import VirtualClock
@@ -58,7 +58,7 @@ def one_round(url: str, n: int) -> tuple[float, ...]:
     with db.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
     clock = VirtualClock(START)
-    with Engine(url, [flows.s1], clock=clock, migrate=True) as engine:
+    with Engine(url, [flows.s1], clock=clock, migrate=True, batch_size=batch_size) as engine:
         events = [{"event": "bench.s1", "user": f"u-{i}"} for i in range(n)]
         server = server_cpu(db)
         began, cpu = time.perf_counter(), time.process_time()
@@ -80,15 +80,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--flows", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=500)
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ["DATABASE_URL"]
-    rounds = [one_round(url, args.flows) for _ in range(args.repeat)]
+    rounds = [one_round(url, args.flows, args.batch_size) for _ in range(args.repeat)]
     routed, fired, routed_cpu, fired_cpu, routed_pg, fired_pg = (
         min(r[i] for r in rounds) for i in range(6))
     print(f"{args.flows} events routed in {routed:.3f} s ({args.flows / routed:,.0f}/s, "
           f"{routed_cpu:.3f} s of this process's CPU, {routed_pg:.3f} s PostgreSQL's); "
           f"{args.flows} timers fired in {fired:.3f} s ({args.flows / fired:,.0f}/s, "
-          f"{fired_cpu:.3f} s CPU, {fired_pg:.3f} s PostgreSQL's); best of {args.repeat}")
+          f"{fired_cpu:.3f} s CPU, {fired_pg:.3f} s PostgreSQL's); best of {args.repeat}, "
+          f"batches of {args.batch_size}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import orjson
 import pendulum
 
 _PLAIN = (str, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def to_jsonable(value: object) -> Any:
@@ -36,9 +37,12 @@ def to_payload(value: object) -> Any:
 
 
 def _encode(value: object, escape: bool) -> Any:
-    if isinstance(value, _PLAIN):
+    kind = type(value)
+    if kind in _PLAIN_TYPES:  # the common case, without isinstance's walk
         return value
-    if isinstance(value, dict):
+    if kind is not dict and isinstance(value, _PLAIN):
+        return value
+    if kind is dict or isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):

@@ -162,6 +162,7 @@ class Machine:
         self.program = flow.program
         self.nodes = flow.ir.nodes
         self.index = {n.id: i for i, n in enumerate(self.nodes) if isinstance(n, Step)}
+        self.state_exits = flow.state_exits  # checked before every step
 
     def advance(self, state: RunState, inp: Input, run: Run) -> Outcome:
         saved = set(state.locals)
@@ -306,7 +307,7 @@ class Machine:
         return None, Ignored(f"{type(inp).__name__} does not resume a {node.kind} step")
 
     def _check_exits(self, run: Run, step: str) -> Exited | None:
-        for exit_ in self.flow.state_exits:
+        for exit_ in self.state_exits:
             if exit_.predicate(run):
                 return Exited(f"exit condition {exit_.label!r} held before step {step!r}")
         return None
@@ -394,6 +395,8 @@ def _unsaved(values: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _unsaveable(values: dict[str, Any]) -> str | None:
+    if not values:
+        return None
     try:
         _json.dumps(values)
     except (TypeError, ValueError):

@@ -61,6 +61,7 @@ class Batch:
         self.conn = conn
         self.info = conn.info  # the connection's own dict (asks for action savepoints)
         self.now = now
+        self.now_text = now.isoformat()  # most history entries are at ``now``
         self.changes = Changes()
         self.users: dict[str, User] = {}
         self.runs_by_user: dict[str, list[RunRow]] = defaultdict(list)

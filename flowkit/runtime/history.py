@@ -18,9 +18,9 @@ from flowkit.store import schema as t
 
 def add(batch: Batch, run_id: str, entry: HistoryEntry) -> None:
     """Add ``entry`` to the run's history, written with the batch."""
+    at = batch.now_text if entry.at is batch.now else entry.at.isoformat()
     batch.changes.history.setdefault(run_id, []).append(
-        {"at": entry.at.isoformat(), "kind": entry.kind, "step": entry.step,
-         "detail": entry.detail})
+        {"at": at, "kind": entry.kind, "step": entry.step, "detail": entry.detail})
     batch.changes.history_at[run_id] = entry.at
 
 

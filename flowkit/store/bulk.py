@@ -75,8 +75,19 @@ def _pg_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
     kinds = {name: _pg_type(table.c[name]) for name in columns}
     timestamps = [name for name, kind in kinds.items() if kind == "timestamp"]
     if timestamps:
-        rows = [{**row, **{n: None if row[n] is None else naive_utc(row[n]).isoformat()
-                           for n in timestamps}} for row in rows]
+        # A batch's rows mostly share one moment (its ``now``): each distinct moment is
+        # converted once. Keyed by identity, as the rows keep every moment alive.
+        texts: dict[int, str] = {}
+
+        def text(moment: Any) -> str | None:
+            if moment is None:
+                return None
+            found = texts.get(id(moment))
+            if found is None:
+                found = texts[id(moment)] = naive_utc(moment).isoformat()
+            return found
+
+        rows = [{**row, **{n: text(row[n]) for n in timestamps}} for row in rows]
     document = encode_column(rows)
     names = ", ".join(f'"{c}"' for c in columns)
     record = ", ".join(f'"{c}" {kinds[c]}' for c in columns)

@@ -95,14 +95,17 @@ class Changes:
         self.waits[run_id] = wait
 
 
+# The runs table's columns in ``RunRow``'s order: a row read with them is a RunRow's
+# arguments as they are (by position; reading them by name cost more than the query).
+_RUN_COLUMNS = tuple(t.runs.c[f.name] for f in attrs.fields(RunRow))
+
+
+def _select_runs() -> sa.Select[Any]:
+    return sa.select(*_RUN_COLUMNS)
+
+
 def _row_to_run(row: sa.Row[Any]) -> RunRow:
-    m = row._mapping
-    return RunRow(
-        id=m["id"], flow=m["flow"], version=m["version"], user_id=m["user_id"],
-        status=m["status"], step=m["step"], locals=m["locals"], visits=m["visits"],
-        trigger=m["trigger"], reason=m["reason"], created_at=m["created_at"],
-        updated_at=m["updated_at"], attempts=m["attempts"],
-    )
+    return RunRow(*row)
 
 
 class Store:
@@ -148,8 +151,9 @@ class Store:
         ids = list(set(user_ids))
         if not ids:
             return {}
-        rows = conn.execute(sa.select(t.users).where(self._among(t.users.c.id, ids)))
-        return {r.id: dict(r._mapping) for r in rows}
+        result = conn.execute(sa.select(t.users).where(self._among(t.users.c.id, ids)))
+        keys = list(result.keys())
+        return {r[0]: dict(zip(keys, r, strict=True)) for r in result}
 
     # -- events ---------------------------------------------------------------
 
@@ -227,7 +231,7 @@ class Store:
         ids = list(set(user_ids))
         if not ids:
             return []
-        query = sa.select(t.runs).where(self._among(t.runs.c.user_id, ids)).order_by(t.runs.c.id)
+        query = _select_runs().where(self._among(t.runs.c.user_id, ids)).order_by(t.runs.c.id)
         if lock:  # in id order, as every locker does, so lockers never deadlock
             query = self._for_update(query)
         return [_row_to_run(r) for r in conn.execute(query)]
@@ -237,14 +241,14 @@ class Store:
         ids = list(set(run_ids))
         if not ids:
             return {}
-        query = sa.select(t.runs).where(self._among(t.runs.c.id, ids)).order_by(t.runs.c.id)
+        query = _select_runs().where(self._among(t.runs.c.id, ids)).order_by(t.runs.c.id)
         if lock:
             query = self._for_update(query)
         return {r.id: _row_to_run(r) for r in conn.execute(query)}
 
     def find_runs(self, conn: sa.Connection, *, user_id: str | None = None,
                   flow: str | None = None) -> list[RunRow]:
-        query = sa.select(t.runs).order_by(t.runs.c.created_at, t.runs.c.id)
+        query = _select_runs().order_by(t.runs.c.created_at, t.runs.c.id)
         if user_id is not None:
             query = query.where(t.runs.c.user_id == user_id)
         if flow is not None:
@@ -294,7 +298,7 @@ class Store:
         if not due:
             return [], {}
         runs_query = self._for_update(
-            sa.select(t.runs).where(self._among(t.runs.c.id, [d.run_id for d in due]))
+            _select_runs().where(self._among(t.runs.c.id, [d.run_id for d in due]))
             .order_by(t.runs.c.id), skip_locked=True)
         runs = {r.id: _row_to_run(r) for r in conn.execute(runs_query)}
         due = [d for d in due if d.run_id in runs]

@@ -212,3 +212,17 @@ def test_flow_versions_are_recorded(engine: Engine) -> None:
         rows = conn.execute(sa.select(t.flow_versions.c.flow, t.flow_versions.c.version))
         recorded = {(r.flow, r.version) for r in rows}
     assert (flows.drip.name, flows.drip.version) in recorded
+
+
+def test_one_batch_writes_each_row_with_its_own_moments(engine: Engine, clock: VirtualClock
+                                                        ) -> None:
+    # One event starts two runs in one batch that rest on different timers; the batch's
+    # write converts each distinct moment once, and must not hand one row's to another.
+    engine.emit("user.signed_up", user="u1")
+    wakes = {r.flow: r.wakes_at for r in engine.runs(user="u1")}
+    assert wakes == {"one_wait": START.add(seconds=1),
+                     "waits_for_enrollment": START.add(days=3)}
+    advance(engine, clock, seconds=5)
+    done = next(r for r in engine.runs(user="u1") if r.flow == "one_wait")
+    assert (done.status, done.created_at, done.updated_at) == (
+        "completed", START, START.add(seconds=5))
