@@ -40,9 +40,9 @@ def _encode(value: object, escape: bool) -> Any:
     kind = type(value)
     if kind in _PLAIN_TYPES:  # the common case, without isinstance's walk
         return value
-    if kind is not dict and isinstance(value, _PLAIN):
+    if isinstance(value, _PLAIN):
         return value
-    if kind is dict or isinstance(value, dict):
+    if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):

@@ -105,7 +105,8 @@ def _select_runs() -> sa.Select[Any]:
 
 
 def _row_to_run(row: sa.Row[Any]) -> RunRow:
-    return RunRow(*row)
+    # a row of _RUN_COLUMNS
+    return RunRow(*row)  # type: ignore[call-arg]
 
 
 class Store:
