@@ -45,6 +45,8 @@ class Runtime:
     limits: validation.Limits
     # called after a commit with the shards that got new events
     events_appended: Callable[[set[int]], None]
+    # at most this many batches at once on the database, across processes (None: any)
+    concurrent_batches: int | None = None
     flows: dict[str, Flow] = attrs.field(factory=dict)
     rules: Rules = attrs.field(factory=Rules)  # the project's journey rules
     machines: dict[str, Machine] = attrs.field(factory=dict)
@@ -97,6 +99,8 @@ def open_batch(rt: Runtime, now: pendulum.DateTime | None = None) -> Iterator[Ba
     """A batch in a new transaction, committed with its writes when the block returns."""
     began = time.perf_counter()
     with rt.db.begin() as conn:
+        if rt.concurrent_batches:
+            rt.store.take_batch_slot(conn, rt.concurrent_batches)
         batch = Batch(rt, conn, now or rt.clock.now())
         yield batch
         for last in batch.before_commit:

@@ -63,7 +63,10 @@ class Engine:
     files or folders instead. A SQLite database is migrated on start; any other must be
     migrated with ``flowkit db upgrade`` first. ``rules`` are the project's journey
     rules (default: ``flowkit.rules.loading.project_rules()``); ``limits`` bounds the
-    events it accepts (default: ``Limits.from_env()``).
+    events it accepts (default: ``Limits.from_env()``). ``concurrent_batches`` caps the
+    batches that run on the database at once, across every engine that sets it (the
+    workers do, from ``FLOWKIT_CONCURRENT_BATCHES``): more would only contend for the
+    database's cores.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class Engine:
         action_backoff: float = 2.0,
         rules: Rules | None = None,
         limits: validation.Limits | None = None,
+        concurrent_batches: int | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.hooks = tuple(hooks)
@@ -104,6 +108,7 @@ class Engine:
             action_backoff=action_backoff,
             limits=validation.Limits.from_env() if limits is None else limits,
             events_appended=lambda shards: self.dispatcher.events_appended(self, shards),
+            concurrent_batches=concurrent_batches,
             rules=project_rules() if rules is None else rules)
         self.rules = self._rt.rules
         self.flows: dict[str, Flow] = self._rt.flows

@@ -7,6 +7,8 @@ for a whole batch of runs, not one per run.
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -23,6 +25,7 @@ from flowkit.store.bulk import insert_rows
 LIVE = ("waiting", "running", "parked")
 SHARDS = 16
 _ROUTE_LOCK = 0x466B  # the first key of the routing advisory locks ("Fk")
+_BATCH_SLOTS = 0x466C  # the first key of the batch slots' advisory locks ("Fl")
 
 
 def shard_of(user_id: str) -> int:
@@ -164,6 +167,25 @@ class Store:
         Returns the keys of the events that were new.
         """
         return set(insert_rows(conn, t.events, rows, conflict="ignore", returning="key"))
+
+    def take_batch_slot(self, conn: sa.Connection, slots: int) -> None:
+        """Take one of ``slots`` batch slots for this transaction, waiting for one when
+        all are taken: however many workers there are, at most ``slots`` batches run
+        on the database at once. Released at commit or rollback, or when a killed
+        worker's connection closes.
+
+        On SQLite the IMMEDIATE transaction already lets one batch write at a time.
+        """
+        if self.dialect != "postgresql":
+            return
+        # LIMIT 1 stops at the first slot taken, so a batch holds one slot. Polled, not
+        # queued on one slot: a batch waits for whichever slot is given back first.
+        query = sa.text("SELECT s FROM generate_series(0, :last) AS s "
+                        "WHERE pg_try_advisory_xact_lock(:key, s) LIMIT 1")
+        pause = 0.002
+        while conn.execute(query, {"last": slots - 1, "key": _BATCH_SLOTS}).scalar() is None:
+            time.sleep(pause * (1 + random.random()))
+            pause = min(pause * 2, 0.05)
 
     def lock_shard(self, conn: sa.Connection, shard: int) -> bool:
         """Take the shard's routing lock for this transaction, if no one holds it.

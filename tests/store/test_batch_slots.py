@@ -1,0 +1,119 @@
+"""The cap on batches running at once (``concurrent_batches``, the workers'
+``FLOWKIT_CONCURRENT_BATCHES``): never more than the cap on the database, a slot given
+back when its batch commits, fails or its process is killed, and a bad setting refused
+at start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from flowkit import Engine
+from flowkit.errors import ConfigurationError
+from flowkit.runtime.batch import open_batch
+from tests.conftest import wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
+
+
+@pytest.fixture
+def capped(postgres_url: str) -> Iterator[Engine]:
+    with Engine(postgres_url, [], concurrent_batches=2) as engine:
+        yield engine
+
+
+class Holder:
+    """A thread holding a batch open until told to finish (or to fail)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.entered = threading.Event()
+        self.finish = threading.Event()
+        self.fail = False
+        self.thread = threading.Thread(target=self._run, args=(engine,), daemon=True)
+        self.thread.start()
+
+    def _run(self, engine: Engine) -> None:
+        try:
+            with open_batch(engine._rt):
+                self.entered.set()
+                self.finish.wait(30)
+                if self.fail:
+                    raise RuntimeError("the batch failed")
+        except RuntimeError:
+            pass
+
+    def done(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.finish.set()
+        self.thread.join(10)
+
+
+def test_no_more_batches_run_at_once_than_the_cap(capped: Engine) -> None:
+    first, second = Holder(capped), Holder(capped)
+    assert first.entered.wait(10) and second.entered.wait(10)
+    third = Holder(capped)
+    assert not third.entered.wait(0.5), "a third batch ran beside two with a cap of 2"
+    first.done()  # commits: its slot is free
+    assert third.entered.wait(10)
+    second.done()
+    third.done()
+
+
+def test_a_failed_batch_gives_its_slot_back(capped: Engine) -> None:
+    first, second = Holder(capped), Holder(capped)
+    assert first.entered.wait(10) and second.entered.wait(10)
+    third = Holder(capped)
+    assert not third.entered.wait(0.3)
+    first.done(fail=True)  # rolls back
+    assert third.entered.wait(10)
+    second.done()
+    third.done()
+
+
+_HOLD = """
+import sys, time
+from flowkit import Engine
+from flowkit.runtime.batch import open_batch
+engine = Engine(sys.argv[1], [], concurrent_batches=1)
+with open_batch(engine._rt):
+    print("holding", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_killed_worker_s_slot_is_free_again(postgres_url: str) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, postgres_url],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with Engine(postgres_url, [], concurrent_batches=1) as engine:
+            waiting = Holder(engine)
+            assert not waiting.entered.wait(0.5), "the slot was taken twice"
+            os.kill(holder.pid, signal.SIGKILL)
+            took = wait_until(waiting.entered.is_set, 20, "the killed holder's slot")
+            waiting.done()
+        assert took < 20
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+@pytest.mark.parametrize("setting", ["0", "-3", "eight"])
+def test_the_workers_refuse_a_bad_cap(setting: str, redis_url: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    from flowkit.runtime import worker
+
+    monkeypatch.setenv("FLOWKIT_CONCURRENT_BATCHES", setting)
+    with pytest.raises(ConfigurationError, match=r"FLOWKIT_CONCURRENT_BATCHES=.*at least 1"):
+        worker.concurrent_batches()
+    monkeypatch.setenv("FLOWKIT_CONCURRENT_BATCHES", "12")
+    assert worker.concurrent_batches() == 12
+    monkeypatch.delenv("FLOWKIT_CONCURRENT_BATCHES")
+    assert worker.concurrent_batches() == worker.CONCURRENT_BATCHES == 8
