@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pendulum
@@ -47,7 +48,10 @@ def spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
-def one_round(url: str, n: int, batch_size: int = 500) -> tuple[float, ...]:
+def one_round(url: str, n: int, batch_size: int = 500,
+              after_setup: Callable[[sa.Engine], None] | None = None) -> tuple[float, ...]:
+    """One round: routing and firing ``n`` flows; ``after_setup`` (given the database)
+    runs once the schema is made, before the first event."""
     import flowkit.lms.tables  # noqa: F401  (dropped and rebuilt too)
     from flowkit import Engine
     from flowkit.clock import VirtualClock
@@ -59,6 +63,8 @@ def one_round(url: str, n: int, batch_size: int = 500) -> tuple[float, ...]:
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
     clock = VirtualClock(START)
     with Engine(url, [flows.s1], clock=clock, migrate=True, batch_size=batch_size) as engine:
+        if after_setup is not None:
+            after_setup(db)
         events = [{"event": "bench.s1", "user": f"u-{i}"} for i in range(n)]
         server = server_cpu(db)
         began, cpu = time.perf_counter(), time.process_time()
