@@ -98,7 +98,9 @@ def _alembic_config(engine: sa.Engine) -> Config:
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` (``flowkit db upgrade``)."""
     config = _alembic_config(engine)
-    with engine.begin() as connection:
+    # Alembic begins and commits the transactions itself (env.py), so that a migration
+    # can step outside them (an index built CONCURRENTLY on PostgreSQL).
+    with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -39,3 +39,34 @@ def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: obj
     with engine.connect() as conn:
         assert not sa.inspect(conn).has_table("flowkit_runs")
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_timers_index_is_built_without_blocking_timer_writes(postgres_url: str) -> None:
+    # A plain CREATE INDEX would hold off every worker's timer writes while it builds on
+    # a large table: on PostgreSQL migration 0008 builds it CONCURRENTLY, which only
+    # runs outside a transaction.
+    from alembic import command
+
+    engine = database.create_engine(postgres_url)
+    built: list[tuple[str, bool]] = []
+
+    def seen(conn: sa.Connection, cursor: object, statement: str, *_: object) -> None:
+        if "INDEX" in statement and "timers" in statement:
+            built.append((" ".join(statement.split()), conn.connection.dbapi_connection
+                          .autocommit))  # type: ignore[union-attr]
+
+    with engine.connect() as connection:
+        config = database._alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        database.upgrade(engine)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+        database.upgrade(engine)  # the session's database stays at head whatever happened
+        engine.dispose()
+    assert ("CREATE INDEX CONCURRENTLY ix_flowkit_timers_due_at_run_id ON flowkit_timers "
+            "(due_at, run_id)", True) in built
+    assert ("DROP INDEX CONCURRENTLY ix_flowkit_timers_due_at", True) in built

@@ -18,4 +18,5 @@ if connection is None:
         context.run_migrations()
 else:
     context.configure(connection=connection, target_metadata=metadata)
-    context.run_migrations()
+    with context.begin_transaction():
+        context.run_migrations()
