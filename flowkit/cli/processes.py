@@ -35,9 +35,11 @@ def run(processes: int, threads: int, demo_users: int | None, time_scale: float 
 
     Every flow is compiled first: one that does not compile stops the command, with
     its file, line and column, before anything starts."""
+    from flowkit.runtime import services
     from flowkit.runtime.discovery import load_flows
     from flowkit.runtime.supervisor import RunOptions, run_system
 
+    services.concurrent_batches()  # a bad setting: one line now, not a worker's traceback
     loaded = load_flows(list(flows) or None)  # raises CompileError, located
     if not loaded:
         click.echo("warning: no flows found (automations/, tracks/ or --flows): the "

@@ -39,9 +39,6 @@ TIMERS_QUEUE = "flowkit.timers"
 # rest to a new message: a worker thread is never held long, so due timers (which go
 # first) are picked up within about a batch's time even under a backlog of events.
 MAX_BATCHES_PER_MESSAGE = 1
-# Batches running on the database at once, across every worker process: past about two
-# per core, more only contend (S1 on 2 cores: 16 at once ran at 0.7 to 0.9 of 8).
-CONCURRENT_BATCHES = 8
 
 
 def make_broker(url: str | None = None) -> RedisBroker:
@@ -94,26 +91,11 @@ def get_engine() -> Engine:
             _engine = Engine(services.database_url(), sources, clock=clock_from_env(),
                              dispatcher=DramatiqDispatcher(), hooks=hooks,
                              batch_size=int(os.environ.get("FLOWKIT_BATCH_SIZE", "500")),
-                             concurrent_batches=concurrent_batches())
+                             concurrent_batches=services.concurrent_batches())
         return _engine
 
 
-def concurrent_batches() -> int:
-    """``FLOWKIT_CONCURRENT_BATCHES``: how many batches the workers run on the database
-    at once, all processes together (default 8; about two per core of the database)."""
-    text = os.environ.get("FLOWKIT_CONCURRENT_BATCHES", str(CONCURRENT_BATCHES))
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigurationError(
-            f"FLOWKIT_CONCURRENT_BATCHES={text!r}: give a whole number of at least 1 "
-            "(about two per core of the database; default 8)")
-    return value
-
-
-concurrent_batches()  # a bad setting stops the worker at start, not at its first message
+services.concurrent_batches()  # a bad setting stops a worker at start, not at a message
 _backoff = faults.Backoff(first=0.2, most=5.0)
 
 

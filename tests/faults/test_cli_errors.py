@@ -149,3 +149,13 @@ def test_a_reserved_payload_field_is_one_line_saying_what_to_write(
                         env={"DATABASE_URL": f"sqlite:///{tmp_path}/flowkit.db"})
     assert result.exit_code == 2
     assert f"payload field {field!r} is reserved" in _one_line(result)
+
+
+@pytest.mark.parametrize("setting", ["0", "many"])
+def test_flowkit_run_refuses_a_bad_cap_on_concurrent_batches_in_one_line(
+        cli: CliRunner, setting: str) -> None:
+    result = cli.invoke(main, ["run", "--duration", "1"],
+                        env={"FLOWKIT_CONCURRENT_BATCHES": setting})
+    line = _one_line(result)
+    assert result.exit_code == 2
+    assert f"FLOWKIT_CONCURRENT_BATCHES={setting!r}" in line and "at least 1" in line
