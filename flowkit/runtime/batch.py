@@ -100,7 +100,9 @@ def open_batch(rt: Runtime, now: pendulum.DateTime | None = None) -> Iterator[Ba
     began = time.perf_counter()
     with rt.db.begin() as conn:
         if rt.concurrent_batches:
-            rt.store.take_batch_slot(conn, rt.concurrent_batches)
+            waited = rt.store.take_batch_slot(conn, rt.concurrent_batches)
+            for hook in rt.hooks:
+                hook.batch_slot_taken(waited)
         batch = Batch(rt, conn, now or rt.clock.now())
         yield batch
         for last in batch.before_commit:

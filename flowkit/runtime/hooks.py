@@ -33,3 +33,8 @@ class Hooks:
 
     def after_commit(self, transitions: int, seconds: float) -> None:
         """A batch of ``transitions`` committed, ``seconds`` after its transaction began."""
+
+    def batch_slot_taken(self, waited: float) -> None:
+        """A batch took its slot (``concurrent_batches``) after ``waited`` seconds: 0
+        when one was free at once; waits that grow mean the cap is what holds the
+        workers back."""

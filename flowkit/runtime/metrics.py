@@ -4,6 +4,8 @@ flowkit_runs_started_total{flow}: runs started; flowkit_runs_total{flow,status}:
 transitions into each status (waiting, completed, exited, failed, parked);
 flowkit_step_seconds: a batch's transaction time divided by its transitions;
 flowkit_timer_lateness_seconds{kind}: how long after their due time timers fire;
+flowkit_batch_slot_wait_seconds: how long each batch waited for a slot under
+FLOWKIT_CONCURRENT_BATCHES (most at 0 while the cap is not what limits the workers);
 flowkit_queue_depth{queue}, flowkit_due_timers, flowkit_unrouted_shards: what the
 scheduler saw at its last poll (served by the scheduler, ``--metrics-port``).
 """
@@ -39,6 +41,10 @@ class MetricsHooks(Hooks):
         self.lateness = prom.Histogram(
             "flowkit_timer_lateness_seconds", "How long after their due time timers fired.",
             ["kind"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
+        self.slot_wait = prom.Histogram(
+            "flowkit_batch_slot_wait_seconds",
+            "How long a batch waited for one of FLOWKIT_CONCURRENT_BATCHES slots.",
+            buckets=(0.0, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
 
     def after_start(self, flow: str, user: str) -> None:
         self.started.labels(flow).inc()
@@ -52,6 +58,9 @@ class MetricsHooks(Hooks):
 
     def after_commit(self, transitions: int, seconds: float) -> None:
         self.step_seconds.observe(seconds / transitions)
+
+    def batch_slot_taken(self, waited: float) -> None:
+        self.slot_wait.observe(waited)
 
 
 class SchedulerMetrics:

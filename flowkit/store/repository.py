@@ -168,24 +168,30 @@ class Store:
         """
         return set(insert_rows(conn, t.events, rows, conflict="ignore", returning="key"))
 
-    def take_batch_slot(self, conn: sa.Connection, slots: int) -> None:
+    def take_batch_slot(self, conn: sa.Connection, slots: int) -> float:
         """Take one of ``slots`` batch slots for this transaction, waiting for one when
         all are taken: however many workers there are, at most ``slots`` batches run
         on the database at once. Released at commit or rollback, or when a killed
         worker's connection closes.
 
         On SQLite the IMMEDIATE transaction already lets one batch write at a time.
+        Returns how long the batch waited, in seconds (0 when a slot was free).
         """
         if self.dialect != "postgresql":
-            return
+            return 0.0
         # LIMIT 1 stops at the first slot taken, so a batch holds one slot. Polled, not
         # queued on one slot: a batch waits for whichever slot is given back first.
         query = sa.text("SELECT s FROM generate_series(0, :last) AS s "
                         "WHERE pg_try_advisory_xact_lock(:key, s) LIMIT 1")
-        pause = 0.002
-        while conn.execute(query, {"last": slots - 1, "key": _BATCH_SLOTS}).scalar() is None:
+        params = {"last": slots - 1, "key": _BATCH_SLOTS}
+        if conn.execute(query, params).scalar() is not None:
+            return 0.0
+        began, pause = time.monotonic(), 0.002
+        while True:
             time.sleep(pause * (1 + random.random()))
             pause = min(pause * 2, 0.05)
+            if conn.execute(query, params).scalar() is not None:
+                return time.monotonic() - began
 
     def lock_shard(self, conn: sa.Connection, shard: int) -> bool:
         """Take the shard's routing lock for this transaction, if no one holds it.

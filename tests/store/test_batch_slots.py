@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from flowkit import Engine
+from flowkit import Engine, Hooks
 from flowkit.errors import ConfigurationError
 from flowkit.runtime.batch import open_batch
 from tests.conftest import wait_until
@@ -74,6 +74,40 @@ def test_a_failed_batch_gives_its_slot_back(capped: Engine) -> None:
     assert third.entered.wait(10)
     second.done()
     third.done()
+
+
+class Waits(Hooks):
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def batch_slot_taken(self, waited: float) -> None:
+        self.waits.append(waited)
+
+
+def test_hooks_hear_how_long_each_batch_waited_for_its_slot(postgres_url: str) -> None:
+    from prometheus_client import REGISTRY
+
+    from flowkit.runtime.metrics import MetricsHooks
+
+    def waited_long() -> float:
+        return REGISTRY.get_sample_value("flowkit_batch_slot_wait_seconds_count") or 0.0
+
+    before = waited_long()
+    waits = Waits()
+    with Engine(postgres_url, [], concurrent_batches=1,
+                hooks=[waits, MetricsHooks()]) as engine:
+        with open_batch(engine._rt):
+            pass
+        assert waits.waits == [0.0]  # a slot was free
+        holder = Holder(engine)
+        assert holder.entered.wait(10)
+        release = threading.Timer(0.3, holder.done)
+        release.start()
+        with open_batch(engine._rt):
+            pass  # waited until the holder finished
+        release.join()
+    assert len(waits.waits) == 3 and waits.waits[2] >= 0.2, waits.waits
+    assert waited_long() - before == 3
 
 
 _HOLD = """
