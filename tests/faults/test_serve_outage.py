@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from tests.conftest import wait_until
 from tests.faults.conftest import FIGURES, ROOT, through
 from tests.faults.proxy import Proxy
+from tests.serve.conftest import wait_ready
 
 KEY = "fk_test_outage_key"
 OUTAGE = 10.0
@@ -47,14 +48,8 @@ def server(pg: str, proxy: Proxy, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
     try:
-        wait_until(ready, 30, "flowkit serve to be ready")
+        wait_ready(url)
         yield url, err
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

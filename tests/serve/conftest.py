@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
@@ -22,6 +23,7 @@ from flowkit import Engine
 from flowkit.serve import ServeSettings, create_app
 from flowkit.serve.ingest import DeferredDispatcher
 from flowkit.store import schema as t
+from tests.conftest import wait_until
 from tests.integration.conftest import (  # noqa: F401  (real processes' fixtures)
     pg_url,
     processes,
@@ -99,3 +101,14 @@ def dumps(value: Any) -> str:
     return json.dumps(value)
 
 
+
+
+def wait_ready(url: str) -> None:
+    """Wait (30 s at most) until the ``flowkit serve`` at ``url`` says it is ready."""
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(ready, 30, "flowkit serve to be ready")

@@ -19,7 +19,7 @@ from flowkit import Engine
 from flowkit.store import database
 from tests.conftest import wait_until
 from tests.integration.conftest import Processes
-from tests.serve.conftest import KEY, SECRET, fixture, signed
+from tests.serve.conftest import KEY, SECRET, fixture, signed, wait_ready
 
 USER = "5f8a1c2e9b3d4e0012ab34cd"
 
@@ -39,13 +39,7 @@ def server(processes: Processes) -> Iterator[tuple[str, subprocess.Popen[bytes]]
     proc = processes.start("-m", "flowkit.cli", "serve", "--port", str(port))
     url = f"http://127.0.0.1:{port}"
 
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(ready, 30, "flowkit serve to be ready")
+    wait_ready(url)
     yield url, proc
 
 
