@@ -3,6 +3,7 @@ virtual clock and production and tests run the same code."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 import pendulum
@@ -65,3 +66,12 @@ def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
     start = pendulum.parse(env["FLOWKIT_TIME_START"])
     assert isinstance(start, pendulum.DateTime)
     return ScaledClock(float(env["FLOWKIT_TIME_ORIGIN"]), start, float(scale))
+
+
+def later(moment: pendulum.DateTime, delay: dt.timedelta) -> pendulum.DateTime:
+    """``moment + delay``. In UTC, every run's clock, that is plain datetime arithmetic,
+    done by ``datetime`` itself: pendulum's ``+`` gives the same moment some 20 times
+    slower, and it runs for every wait."""
+    if moment.tzinfo is pendulum.UTC:
+        return dt.datetime.__add__(moment, delay)  # keeps the pendulum type
+    return moment + delay

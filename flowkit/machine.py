@@ -18,6 +18,7 @@ import attrs
 import pendulum
 
 from flowkit import _json
+from flowkit.clock import later
 from flowkit.compiler import RESULT
 from flowkit.context import Run
 from flowkit.dsl.action import ActionCall
@@ -260,7 +261,7 @@ class Machine:
                 code = self.program.code[pc]
                 value = eval(code, ns) if code is not None else None
                 history.append(HistoryEntry(run.now, "completed", None,
-                                            {"value": _loggable(value)}))
+                                            {"value": _json.loggable(value)}))
                 return Completed(value)
             else:
                 exited = self._check_exits(run, node.id)
@@ -284,10 +285,10 @@ class Machine:
                 return inp.result, None
             history.append(HistoryEntry(run.now, "action", node.id, {
                 "action": call.action.name if call else node.callee,
-                "args": _loggable(list(call.args)) if call else [],
-                "kwargs": _loggable(call.kwargs) if call else {},
+                "args": _json.loggable(list(call.args)) if call else [],
+                "kwargs": _json.loggable(call.kwargs) if call else {},
                 "key": run.idempotency_key(node.id),
-                "result": _loggable(inp.result),
+                "result": _json.loggable(inp.result),
             }))
             return inp.result, None
         if node.kind == "wait" and isinstance(inp, TimerFired):
@@ -299,7 +300,7 @@ class Machine:
                     and not command.where(inp.event):
                 return None, Ignored(f"{inp.event.get('event')} did not match the wait's where=")
             history.append(HistoryEntry(run.now, "resumed", node.id,
-                                        {"by": "event", "event": _loggable(inp.event)}))
+                                        {"by": "event", "event": _json.loggable(inp.event)}))
             return dict(inp.event), None
         if node.kind == "wait_for" and isinstance(inp, TimedOut | TimerFired):
             history.append(HistoryEntry(run.now, "resumed", node.id, {"by": "timeout"}))
@@ -354,7 +355,7 @@ class Machine:
                                         {"until": wake_at.isoformat()}))
             return Suspended(node.id, wake_at)
         assert isinstance(command, WaitFor)
-        deadline = run.now + command.timeout if command.timeout is not None else None
+        deadline = later(run.now, command.timeout) if command.timeout is not None else None
         history.append(HistoryEntry(run.now, "waiting_for", node.id, {
             "event": command.event, "until": deadline.isoformat() if deadline else None}))
         return Suspended(node.id, deadline, command.event)
@@ -375,7 +376,7 @@ def _code(code: CodeType | None) -> CodeType:
 
 def _wake_at(command: Wait, run: Run) -> pendulum.DateTime:
     if command.delay is not None:
-        return run.now + command.delay
+        return later(run.now, command.delay)
     assert command.until is not None
     until = command.until
     if until.tzinfo is None:  # a wall-clock moment in the user's own timezone
@@ -411,12 +412,3 @@ def _unsaveable(values: dict[str, Any]) -> str | None:
                     "live across a wait, or `del` it before the wait"
                 )
     return None
-
-
-def _loggable(value: object) -> Any:
-    """``value`` for a log (the ledger, the history): as JSON, as it was given."""
-    try:
-        return _json.to_payload(value)
-    except (TypeError, ValueError):
-        return repr(value)
-

@@ -166,7 +166,7 @@ def run_action(batch: Batch, row: RunRow, run: Run, need: NeedsAction) -> Any:
     batch.changes.actions.append({
         "key": need.key, "run_id": row.id, "flow": row.flow, "user_id": row.user_id,
         "step": need.step, "action": call.action.name, "args": _bound_args(call),
-        "result": _loggable(result), "at": batch.now,
+        "result": _json.loggable(result), "at": batch.now,
     })
     return result
 
@@ -206,12 +206,4 @@ def close_loop(rt: Runtime) -> None:
 
 
 def _bound_args(call: Any) -> dict[str, Any]:
-    return _loggable(call.action.arguments(call.args, call.kwargs))  # type: ignore[no-any-return]
-
-
-def _loggable(value: object) -> Any:
-    """``value`` for a log (the ledger, the history): as JSON, as it was given."""
-    try:
-        return _json.to_payload(value)
-    except (TypeError, ValueError):
-        return repr(value)
+    return _json.loggable(call.action.arguments(call.args, call.kwargs))  # type: ignore[no-any-return]
