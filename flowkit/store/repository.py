@@ -18,6 +18,7 @@ import pendulum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from flowkit._json import encode_column
 from flowkit.addresses import optional_email
 from flowkit.store import schema as t
 from flowkit.store.bulk import insert_rows
@@ -121,11 +122,19 @@ class Store:
 
     def _among(self, column: sa.ColumnElement[Any], values: Iterable[Any]
                 ) -> sa.ColumnElement[bool]:
-        """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however
-        many values, so the statement text stays the same and is parsed once."""
+        """``column IN values``; on PostgreSQL as ``= ANY(array)``, the array sent as one
+        JSON parameter however many values, so the statement text stays the same and is
+        parsed once. (As an array parameter, psycopg escapes each element in Python:
+        twice the client's CPU for the same query, measured on a batch's 500 run ids.)"""
         values = list(values)
         if self.dialect == "postgresql":
-            array = sa.bindparam(None, values, type_=postgresql.ARRAY(column.type))
+            document = sa.cast(sa.bindparam(None, encode_column(values), type_=sa.Text),
+                               postgresql.JSONB)
+            elements = sa.func.jsonb_array_elements_text(document).table_valued("value")
+            # text, not the column's varchar(n): a cast to varchar(n) would cut a longer
+            # value down to one that might match
+            kind = sa.Text() if isinstance(column.type, sa.String) else column.type
+            array = sa.func.array(sa.select(sa.cast(elements.c.value, kind)).scalar_subquery())
             return column == sa.any_(array)
         return column.in_(values)
 
@@ -157,7 +166,7 @@ class Store:
             return {}
         result = conn.execute(sa.select(t.users).where(self._among(t.users.c.id, ids)))
         keys = list(result.keys())
-        return {r[0]: dict(zip(keys, r, strict=True)) for r in result}
+        return {r[0]: dict(zip(keys, r, strict=True)) for r in result.all()}
 
     # -- events ---------------------------------------------------------------
 
@@ -211,7 +220,7 @@ class Store:
             query = query.where(t.events.c.shard == shard)
         query = query.order_by(t.events.c.seq).limit(limit)
         return [EventRow(r.seq, r.key, r.name, r.user_id, r.payload, r.at)
-                for r in conn.execute(query)]
+                for r in conn.execute(query).all()]
 
     def unrouted_among(self, conn: sa.Connection, seqs: Sequence[int]) -> list[EventRow]:
         """The events of ``seqs`` that are not yet routed, oldest first."""
@@ -219,7 +228,7 @@ class Store:
                                            t.events.c.routed == sa.false())
                  .order_by(t.events.c.seq))
         return [EventRow(r.seq, r.key, r.name, r.user_id, r.payload, r.at)
-                for r in conn.execute(query)]
+                for r in conn.execute(query).all()]
 
     def reject_event(self, conn: sa.Connection, seq: int, error: str) -> None:
         """Mark the event routed without routing it, keeping why."""
@@ -263,7 +272,7 @@ class Store:
         query = _select_runs().where(self._among(t.runs.c.user_id, ids)).order_by(t.runs.c.id)
         if lock:  # in id order, as every locker does, so lockers never deadlock
             query = self._for_update(query)
-        return [_row_to_run(r) for r in conn.execute(query)]
+        return [_row_to_run(r) for r in conn.execute(query).all()]
 
     def runs(self, conn: sa.Connection, run_ids: Iterable[str], *,
              lock: bool = False) -> dict[str, RunRow]:
@@ -273,7 +282,7 @@ class Store:
         query = _select_runs().where(self._among(t.runs.c.id, ids)).order_by(t.runs.c.id)
         if lock:
             query = self._for_update(query)
-        return {r.id: _row_to_run(r) for r in conn.execute(query)}
+        return {run.id: run for run in map(_row_to_run, conn.execute(query).all())}
 
     def find_runs(self, conn: sa.Connection, *, user_id: str | None = None,
                   flow: str | None = None) -> list[RunRow]:
@@ -291,7 +300,7 @@ class Store:
         if not ids:
             return {}
         waits = t.event_waits
-        rows = conn.execute(sa.select(waits).where(self._among(waits.c.user_id, ids)))
+        rows = conn.execute(sa.select(waits).where(self._among(waits.c.user_id, ids))).all()
         return {r.run_id: (r.event, r.step) for r in rows}
 
     def run_counts(self, conn: sa.Connection) -> dict[tuple[str, str], int]:
@@ -323,13 +332,13 @@ class Store:
         if run_ids is not None:
             query = query.where(self._among(t.timers.c.run_id, run_ids))
         due = [DueTimer(r.run_id, r.step, r.kind, r.due_at)
-               for r in conn.execute(self._for_update(query, skip_locked=True))]
+               for r in conn.execute(self._for_update(query, skip_locked=True)).all()]
         if not due:
             return [], {}
         runs_query = self._for_update(
             _select_runs().where(self._among(t.runs.c.id, [d.run_id for d in due]))
             .order_by(t.runs.c.id), skip_locked=True)
-        runs = {r.id: _row_to_run(r) for r in conn.execute(runs_query)}
+        runs = {run.id: run for run in map(_row_to_run, conn.execute(runs_query).all())}
         due = [d for d in due if d.run_id in runs]
         if due:
             conn.execute(sa.delete(t.timers)
