@@ -1,0 +1,66 @@
+"""``insert_rows``: a batch's rows in one statement keep their moments and values exactly,
+on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+import pytest
+import sqlalchemy as sa
+
+from flowkit.store import database
+from flowkit.store import schema as t
+from flowkit.store.bulk import insert_rows
+
+
+@pytest.fixture
+def db(database_url: str) -> sa.Engine:
+    engine = database.create_engine(database_url)
+    database.ensure_schema(engine, migrate=True)
+    if engine.dialect.name == "postgresql":
+        # a server whose own time zone is not UTC must not shift what is stored
+        @sa.event.listens_for(engine, "connect")
+        def _zone(dbapi_connection: object, _record: object) -> None:
+            with dbapi_connection.cursor() as cursor:  # type: ignore[attr-defined]
+                cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
+        engine.dispose()
+    return engine
+
+
+def _history(db: sa.Engine) -> list[tuple[str, pendulum.DateTime, object]]:
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(t.history.c.run_id, t.history.c.at, t.history.c.entries)
+                            .order_by(t.history.c.run_id))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_moments_in_any_zone_are_stored_as_the_same_instant_in_utc(db: sa.Engine) -> None:
+    paris = pendulum.datetime(2026, 7, 2, 9, 30, 0, 123, tz="Europe/Paris")  # UTC+2
+    new_york = dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    utc = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+    with db.begin() as conn:
+        insert_rows(conn, t.history, [
+            {"run_id": "a", "at": paris, "entries": []},
+            {"run_id": "b", "at": new_york, "entries": []},
+            {"run_id": "c", "at": utc, "entries": []},
+            {"run_id": "d", "at": utc, "entries": []},  # the same moment twice in a batch
+        ])
+    assert [(r, at.isoformat()) for r, at, _ in _history(db)] == [
+        ("a", "2026-07-02T07:30:00.000123+00:00"), ("b", "2026-01-05T13:00:00+00:00"),
+        ("c", "2026-03-02T09:00:00+00:00"), ("d", "2026-03-02T09:00:00+00:00")]
+
+
+def test_a_naive_moment_is_refused_rather_than_guessed(db: sa.Engine) -> None:
+    with db.begin() as conn, pytest.raises((ValueError, sa.exc.StatementError),
+                                           match="naive datetime"):
+        insert_rows(conn, t.history, [
+            {"run_id": "a", "at": dt.datetime(2026, 3, 2, 9), "entries": []}])
+
+
+def test_a_row_with_an_int_past_64_bits_keeps_it_and_its_moment(db: sa.Engine) -> None:
+    at = pendulum.datetime(2026, 3, 2, 9, tz="Europe/Paris")
+    with db.begin() as conn:
+        insert_rows(conn, t.history, [{"run_id": "a", "at": at, "entries": [2**70]}])
+    [(_, stored, entries)] = _history(db)
+    assert stored == at and entries == [2**70]
