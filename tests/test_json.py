@@ -23,6 +23,13 @@ def test_dates_sets_and_tuples_are_logged_as_the_store_encodes_them() -> None:
         "$note": "kept as written"}
 
 
+def test_plain_datetimes_and_dates_are_logged_as_the_store_encodes_them() -> None:
+    # not as the ISO strings orjson would make of them on its own
+    value = [dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), dt.date(2026, 3, 2)]
+    assert _json.loggable(value) == [{"$datetime": "2026-03-02T09:00:00+00:00"},
+                                     {"$date": "2026-03-02"}]
+
+
 def test_a_value_json_cannot_hold_is_logged_as_its_repr() -> None:
     class Opaque:
         def __repr__(self) -> str:

@@ -64,3 +64,43 @@ def test_a_row_with_an_int_past_64_bits_keeps_it_and_its_moment(db: sa.Engine) -
         insert_rows(conn, t.history, [{"run_id": "a", "at": at, "entries": [2**70]}])
     [(_, stored, entries)] = _history(db)
     assert stored == at and entries == [2**70]
+
+
+def test_a_row_without_a_moment_stores_null(db: sa.Engine) -> None:
+    at = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+    with db.begin() as conn:
+        insert_rows(conn, t.api_keys, [
+            {"name": "live", "hash": "a" * 64, "prefix": "fk_a", "created_at": at,
+             "revoked_at": None}])
+        row = conn.execute(sa.select(t.api_keys.c.created_at, t.api_keys.c.revoked_at)).one()
+    assert (row.created_at, row.revoked_at) == (at, None)
+
+
+def test_ignore_skips_rows_whose_key_is_taken_and_returns_only_the_new(
+        db: sa.Engine) -> None:
+    at = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+
+    def event(key: str, name: str) -> dict[str, object]:
+        return {"key": key, "name": name, "user_id": "u", "payload": {}, "at": at,
+                "shard": 0}
+
+    with db.begin() as conn:
+        assert insert_rows(conn, t.events, [event("a", "first")], returning="key") == ["a"]
+        new = insert_rows(conn, t.events, [event("a", "again"), event("b", "second")],
+                          conflict="ignore", returning="key")
+        names = dict(conn.execute(sa.select(t.events.c.key, t.events.c.name)).all())
+    assert new == ["b"]
+    assert names == {"a": "first", "b": "second"}
+
+
+def test_update_overwrites_all_but_the_key_and_the_columns_kept(db: sa.Engine) -> None:
+    def user(name: str, timezone: str) -> dict[str, object]:
+        return {"id": "u1", "name": name, "timezone": timezone, "fields": {"n": name}}
+
+    with db.begin() as conn:
+        insert_rows(conn, t.users, [user("Ada", "UTC")])
+        insert_rows(conn, t.users, [user("Grace", "Europe/Paris")], conflict="update",
+                    keep=("timezone",))
+        row = conn.execute(sa.select(t.users.c.name, t.users.c.timezone, t.users.c.fields)
+                           ).one()
+    assert (row.name, row.timezone, row.fields) == ("Grace", "UTC", {"n": "Grace"})
