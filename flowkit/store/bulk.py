@@ -32,10 +32,8 @@ def _pg_type(column: sa.Column[Any]) -> str:
     kind = column.type
     if isinstance(kind, sa.JSON | postgresql.JSONB) or "JSON" in type(kind).__name__:
         return "jsonb"
-    if isinstance(kind, UTCDateTime):
+    if isinstance(kind, UTCDateTime | sa.DateTime):
         return "timestamptz"  # read with its offset, stored as naive UTC (_pg_insert)
-    if isinstance(kind, sa.DateTime):
-        return "timestamp"
     if isinstance(kind, sa.Boolean):
         return "boolean"
     if isinstance(kind, sa.Integer):

@@ -104,3 +104,21 @@ def test_update_overwrites_all_but_the_key_and_the_columns_kept(db: sa.Engine) -
         row = conn.execute(sa.select(t.users.c.name, t.users.c.timezone, t.users.c.fields)
                            ).one()
     assert (row.name, row.timezone, row.fields) == ("Grace", "UTC", {"n": "Grace"})
+
+
+def test_a_plain_datetime_column_also_stores_the_instant_in_utc(db: sa.Engine) -> None:
+    if db.dialect.name != "postgresql":
+        pytest.skip("on SQLite a plain DateTime keeps the wall time (SQLAlchemy's own "
+                    "type, not the bulk write); flowkit's tables use UTCDateTime")
+    table = sa.Table("bulk_plain_moments", sa.MetaData(),
+                     sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("at", sa.DateTime))
+    table.create(db)
+    try:
+        with db.begin() as conn:
+            insert_rows(conn, table, [
+                {"id": 1, "at": pendulum.datetime(2026, 7, 2, 9, 30, tz="Europe/Paris")}])
+            stored = conn.execute(sa.select(table.c.at)).scalar_one()
+        assert stored == dt.datetime(2026, 7, 2, 7, 30)  # naive UTC
+    finally:
+        table.drop(db)
