@@ -101,14 +101,13 @@ def dumps(value: Any) -> str:
     return json.dumps(value)
 
 
-
-
-def wait_ready(url: str) -> None:
-    """Wait (30 s at most) until the ``flowkit serve`` at ``url`` says it is ready."""
+def wait_ready(url: str, timeout: float = 30) -> None:
+    """Wait (``timeout`` seconds at most) until the ``flowkit serve`` at ``url`` says it
+    is ready."""
     def ready() -> bool:
         try:
             return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 
-    wait_until(ready, 30, "flowkit serve to be ready")
+    wait_until(ready, timeout, "flowkit serve to be ready")

@@ -11,16 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from flowkit import Engine
 from flowkit.errors import ServeConfigError
 from flowkit.serve import ServeSettings, create_app
 from flowkit.serve.adapters import load
-from tests.conftest import wait_until
 from tests.integration.conftest import ROOT, Processes
-from tests.serve.conftest import SECRET, TestClient, signed, stored
+from tests.serve.conftest import SECRET, TestClient, signed, stored, wait_ready
 from tests.serve.test_real_server import _free_port
 
 DOC = ROOT / "docs" / "serve.md"
@@ -73,14 +71,7 @@ def test_every_curl_example_prints_what_the_page_says(
     processes.env = env
     port = str(_free_port())  # the page says 8000; another server may hold it here
     processes.start("-m", "flowkit.cli", "serve", "--port", port)
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(ready, 30, "flowkit serve")
+    wait_ready(f"http://127.0.0.1:{port}")
     shell_env = dict(os.environ, FLOWKIT_API_KEY=key, FLOWKIT_WEBHOOK_SECRET=SECRET)
     for command, expected in examples():
         command = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")

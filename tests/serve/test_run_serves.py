@@ -13,7 +13,7 @@ import httpx
 import sqlalchemy as sa
 
 from flowkit.store import database
-from tests.conftest import wait_until
+from tests.serve.conftest import wait_ready
 
 
 def test_flowkit_run_on_the_embedded_default_serves_events_and_the_console_it_prints(
@@ -35,14 +35,7 @@ def test_flowkit_run_on_the_embedded_default_serves_events_and_the_console_it_pr
         url = found.group(1)
         console = re.search(r"console at (\S+)", next(run.stdout))
         assert console and console.group(1) == f"{url}/console/"
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(ready, 60, "the server to be ready")
+        wait_ready(url, timeout=60)
         response = httpx.post(f"{url}/v1/events", json={"event": "user.signed_up",
                                                         "user": "u1"})
         assert response.status_code == 202
