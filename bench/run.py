@@ -159,7 +159,7 @@ class Bench:
         self.pg = pg
         self.rd = rd
         self.db = reset_database(pg)
-        self.env = dict(os.environ, dramatiq_worker_timeout="25", DATABASE_URL=pg, REDIS_URL=rd,
+        self.env = dict(os.environ, DATABASE_URL=pg, REDIS_URL=rd,
                         FLOWKIT_FLOWS="bench.flows", FLOWKIT_LOG_LEVEL="WARNING",
                         PYTHONPATH=str(ROOT))
         if args.rules:  # S1's messages under quiet hours and a frequency cap

@@ -83,7 +83,7 @@ def _worker(threads: int, stop: threading.Event) -> int:
     worker.broker.emit_after("process_boot")
     if when_ready(worker.get_engine, stop, "the worker") is None:
         return 0
-    running = dramatiq.Worker(worker.broker, worker_threads=threads, worker_timeout=25)
+    running = dramatiq.Worker(worker.broker, worker_threads=threads)
     running.start()
     stop.wait()
     running.stop(timeout=30_000)

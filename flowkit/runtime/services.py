@@ -27,12 +27,6 @@ __all__ = ["REDACTED", "redact_url"]  # how every URL is printed, kept here for 
 
 RUN_FILE = Path(".flowkit") / "run.json"
 
-# How long an idle worker waits between looks at its queues, in milliseconds: Dramatiq's
-# Redis consumer backs off up to its worker timeout (default 1000 ms), which is how late a
-# lone event would otherwise be picked up. Idle looks cost Redis a few hundred tiny
-# scripts a second. Dramatiq reads it from this environment variable when it starts.
-WORKER_ENV = {"dramatiq_worker_timeout": "25"}
-
 
 
 class EmbeddedRedis:
@@ -178,7 +172,6 @@ def concurrent_batches() -> int:
 
 
 def worker_command(processes: int, threads: int) -> list[str]:
-    """The command line that starts flowkit's Dramatiq workers (run it with
-    ``WORKER_ENV`` in its environment)."""
+    """The command line that starts flowkit's Dramatiq workers."""
     return [sys.executable, "-m", "dramatiq", "flowkit.runtime.worker",
             "--processes", str(processes), "--threads", str(threads)]

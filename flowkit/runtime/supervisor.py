@@ -134,7 +134,7 @@ def _run(options: RunOptions, database_url: str, redis: services.EmbeddedRedis |
 
 
 def _child_env(options: RunOptions, database_url: str, redis_url: str) -> dict[str, str]:
-    env = dict(os.environ, **services.WORKER_ENV)
+    env = dict(os.environ)
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
                **{PARENT_ENV: str(os.getpid())})
     if options.verbose:  # flowkit's INFO lines, and the libraries' (Dramatiq, Alembic)

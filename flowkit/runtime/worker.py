@@ -23,12 +23,12 @@ import threading
 from collections.abc import Callable
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
 from flowkit.clock import clock_from_env
 from flowkit.errors import ConfigurationError
 from flowkit.runtime import faults, logs, services
+from flowkit.runtime.broker import WakingRedisBroker
 from flowkit.runtime.engine import Engine
 from flowkit.runtime.hooks import Hooks
 from flowkit.store.repository import SHARDS
@@ -41,13 +41,13 @@ TIMERS_QUEUE = "flowkit.timers"
 MAX_BATCHES_PER_MESSAGE = 1
 
 
-def make_broker(url: str | None = None) -> RedisBroker:
+def make_broker(url: str | None = None) -> WakingRedisBroker:
     url = url or services.redis_url()
     if not url:
         raise ConfigurationError(
             "the workers need Redis: set REDIS_URL, or start everything with `flowkit run`")
     # A worker that dies has its unacknowledged messages requeued after this long.
-    broker = RedisBroker(url=url, heartbeat_timeout=15_000)  # type: ignore[no-untyped-call]
+    broker = WakingRedisBroker(url=url, heartbeat_timeout=15_000)  # type: ignore[no-untyped-call]
     if os.environ.get("FLOWKIT_METRICS_PORT"):
         from dramatiq.middleware.prometheus import Prometheus
 

@@ -38,6 +38,10 @@ class Proxy:
         """Refuse new connections and drop the open ones."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would leave the
+            # port listening until the next connection came
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             conns, self._conns = self._conns, set()

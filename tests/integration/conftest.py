@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from flowkit.runtime.services import WORKER_ENV
 from tests.conftest import _truncate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +60,7 @@ class Processes:
 
 @pytest.fixture
 def processes(pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Processes]:
-    env = dict(os.environ, **WORKER_ENV, DATABASE_URL=pg_url, REDIS_URL=redis_url,
+    env = dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url,
                FLOWKIT_FLOWS="tests.integration.flows", FLOWKIT_LOG_LEVEL="WARNING",
                FLOWKIT_TEST_EFFECTS=str(tmp_path / "effects.txt"),
                PYTHONPATH=str(ROOT))
