@@ -29,7 +29,10 @@ START = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
 
 
 def server_cpu(db: sa.Engine) -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL process connected to ``db``'s database."""
+    """CPU seconds so far of each PostgreSQL process connected to ``db``'s database
+    (none on SQLite, which runs in this process)."""
+    if db.dialect.name != "postgresql":
+        return {}
     with db.connect() as conn:
         pids = conn.execute(sa.text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "

@@ -1,28 +1,35 @@
 """Writing many rows in one statement.
 
-On PostgreSQL a batch goes as ``INSERT ... SELECT ... FROM jsonb_to_recordset(:rows)``:
-one statement and one parameter, the rows as one JSON document, whatever their number.
-The server plans once and parses JSON in C; the driver sends no message per row and
-escapes nothing per value. (Measured on this project's timer path: psycopg's pipelined
-executemany spent most of a batch's time on per-row protocol work, and text arrays
-spent it on per-element escaping; ``COPY`` saved the server a quarter of a row's cost
-and spent as much again in Python.) Moments go in the document as orjson writes them,
-ISO 8601 with their offset, and the server turns them into the naive UTC the tables
-keep. On SQLite, where a statement per row costs no round trip, it is a plain
-executemany.
+A batch goes as ``INSERT ... SELECT ... FROM`` the rows as one JSON document: one
+statement and one parameter, whatever their number. The database parses the JSON in C,
+and SQLAlchemy does no work per row (it had: building and processing each row's
+parameters was a fifth of a SQLite batch's time).
+
+On PostgreSQL the document is read with ``jsonb_to_recordset``, and the driver sends no
+message per row and escapes nothing per value. (Measured on this project's timer path:
+psycopg's pipelined executemany spent most of a batch's time on per-row protocol work,
+and text arrays spent it on per-element escaping; ``COPY`` saved the server a quarter
+of a row's cost and spent as much again in Python.) Moments go in the document as
+orjson writes them, ISO 8601 with their offset, and the server turns them into the
+naive UTC the tables keep.
+
+On SQLite it is read with ``json_each`` and ``json_extract``, and each value goes in
+the document as the text the column would have stored: a moment as SQLAlchemy's
+SQLite ``DATETIME`` text of its naive UTC, a JSON column's value already encoded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
+from flowkit import _json
 from flowkit.store.schema import UTCDateTime, naive_utc
 
 Conflict = Literal["error", "ignore", "update"]
@@ -30,7 +37,7 @@ Conflict = Literal["error", "ignore", "update"]
 
 def _pg_type(column: sa.Column[Any]) -> str:
     kind = column.type
-    if isinstance(kind, sa.JSON | postgresql.JSONB) or "JSON" in type(kind).__name__:
+    if _is_json(column):
         return "jsonb"
     if isinstance(kind, UTCDateTime | sa.DateTime):
         return "timestamptz"  # read with its offset, stored as naive UTC (_pg_insert)
@@ -60,18 +67,30 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     key = [c.name for c in table.primary_key.columns]
     if conn.dialect.name == "postgresql":
         return _pg_insert(conn, table, rows, columns, key, conflict, keep, returning)
-    insert: Any = sqlite.insert(table)
+    return _sqlite_insert(conn, table, rows, columns, key, conflict, keep, returning)
+
+
+def _upsert(sql: str, columns: list[str], key: list[str], conflict: Conflict,
+            keep: Sequence[str], returning: str | None) -> str:
     if conflict == "ignore":
-        insert = insert.on_conflict_do_nothing()
+        sql += " ON CONFLICT DO NOTHING"
     elif conflict == "update":
-        insert = insert.on_conflict_do_update(
-            index_elements=key,
-            set_={c: insert.excluded[c] for c in columns if c not in key and c not in keep})
-    if returning is None:
-        conn.execute(insert, list(rows))
-        return []
-    result = conn.execute(insert.returning(table.c[returning]), list(rows))
-    return [r[0] for r in result]
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns
+                            if c not in key and c not in keep)
+        sql += f' ON CONFLICT ({", ".join(key)}) DO UPDATE SET {updates}'
+    if returning is not None:
+        sql += f' RETURNING "{returning}"'
+    return sql
+
+
+def _run(conn: sa.Connection, sql: str, document: str, returning: str | None) -> list[Any]:
+    result = conn.execute(sa.text(sql), {"rows": document})
+    return [r[0] for r in result] if returning is not None else []
+
+
+def _is_json(column: sa.Column[Any]) -> bool:
+    kind = column.type
+    return isinstance(kind, sa.JSON | postgresql.JSONB) or "JSON" in type(kind).__name__
 
 
 def _pg_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
@@ -91,24 +110,40 @@ def _pg_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
                        for c in columns)
     sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {values} '
            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({record})")
-    if conflict == "ignore":
-        sql += " ON CONFLICT DO NOTHING"
-    elif conflict == "update":
-        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns
-                            if c not in key and c not in keep)
-        sql += f' ON CONFLICT ({", ".join(key)}) DO UPDATE SET {updates}'
-    if returning is not None:
-        sql += f' RETURNING "{returning}"'
-        return [r[0] for r in conn.execute(sa.text(sql), {"rows": document})]
-    conn.execute(sa.text(sql), {"rows": document})
-    return []
+    return _run(conn, _upsert(sql, columns, key, conflict, keep, returning), document,
+                returning)
 
 
-def _document(rows: Sequence[dict[str, Any]]) -> str:
-    """The rows as one JSON document, in C (orjson), moments with their offset; rows
-    orjson refuses (an int past 64 bits) go through ``json``."""
-    # orjson writes plain datetimes but not pendulum's, which it hands to ``default``.
-    # A batch's rows mostly share one moment (its ``now``): each is written once, the
+def _sqlite_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
+                   columns: list[str], key: list[str], conflict: Conflict,
+                   keep: Sequence[str], returning: str | None) -> list[Any]:
+    encoded = [c for c in columns if _is_json(table.c[c])]
+    if encoded:
+        encode = _json.encode_column
+        rows = [{**row, **{c: encode(row[c]) for c in encoded}} for row in rows]
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(f"json_extract(x.value, '$.\"{c}\"')" for c in columns)
+    # WHERE true: without it SQLite would read ON CONFLICT as a join's ON
+    sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {values} '
+           "FROM json_each(:rows) AS x WHERE true")
+    return _run(conn, _upsert(sql, columns, key, conflict, keep, returning),
+                _document(rows, _sqlite_moment), returning)
+
+
+def _sqlite_moment(value: dt.datetime) -> str:
+    """A moment as SQLAlchemy's SQLite DATETIME stores it: naive UTC, microseconds."""
+    v = naive_utc(value)
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+            f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}")
+
+
+def _document(rows: Sequence[dict[str, Any]],
+              write: Callable[[dt.datetime], str] = dt.datetime.isoformat) -> str:
+    """The rows as one JSON document, in C (orjson), each moment as ``write`` gives
+    it (by default ISO 8601 with its offset, in C); rows orjson refuses (an int past
+    64 bits) go through ``json``."""
+    # Every datetime goes to ``default`` (orjson would write plain ones itself). A
+    # batch's rows mostly share one moment (its ``now``): each is written once, the
     # memo keyed by identity, as the rows keep every moment alive.
     texts: dict[int, str] = {}
 
@@ -117,10 +152,11 @@ def _document(rows: Sequence[dict[str, Any]]) -> str:
             raise TypeError(f"{type(value).__name__} is not JSON")
         text = texts.get(id(value))
         if text is None:
-            text = texts[id(value)] = dt.datetime.isoformat(value)  # in C
+            text = texts[id(value)] = write(value)
         return text
 
+    options = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
     try:
-        return orjson.dumps(rows, default=moment, option=orjson.OPT_NON_STR_KEYS).decode()
+        return orjson.dumps(rows, default=moment, option=options).decode()
     except orjson.JSONEncodeError:
         return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=moment)

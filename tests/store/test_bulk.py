@@ -107,9 +107,6 @@ def test_update_overwrites_all_but_the_key_and_the_columns_kept(db: sa.Engine) -
 
 
 def test_a_plain_datetime_column_also_stores_the_instant_in_utc(db: sa.Engine) -> None:
-    if db.dialect.name != "postgresql":
-        pytest.skip("on SQLite a plain DateTime keeps the wall time (SQLAlchemy's own "
-                    "type, not the bulk write); flowkit's tables use UTCDateTime")
     table = sa.Table("bulk_plain_moments", sa.MetaData(),
                      sa.Column("id", sa.Integer, primary_key=True),
                      sa.Column("at", sa.DateTime))
@@ -122,3 +119,62 @@ def test_a_plain_datetime_column_also_stores_the_instant_in_utc(db: sa.Engine) -
         assert stored == dt.datetime(2026, 7, 2, 7, 30)  # naive UTC
     finally:
         table.drop(db)
+
+
+def _stored(conn: sa.Connection, table: sa.Table) -> list[tuple[object, ...]]:
+    """Each row's columns as SQLite keeps them: type and literal, unconverted."""
+    columns = ", ".join(f'typeof("{c.name}"), quote("{c.name}")' for c in table.columns)
+    return [tuple(r) for r in conn.exec_driver_sql(
+        f'SELECT {columns} FROM "{table.name}" ORDER BY "id"')]
+
+
+def test_rows_read_back_as_sqlalchemys_own_insert_gives_them(db: sa.Engine) -> None:
+    """On SQLite, stored byte for byte as SQLAlchemy stores them: queries compare
+    moments and JSON as text there. (On PostgreSQL a JSON null goes in as SQL NULL
+    and -0.0 as 0, which read back the same.)"""
+    def table(name: str) -> sa.Table:
+        return sa.Table(name, sa.MetaData(),
+                        sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("word", sa.String(40)), sa.Column("n", sa.BigInteger),
+                        sa.Column("x", sa.Float), sa.Column("yes", sa.Boolean),
+                        sa.Column("doc", t.Json), sa.Column("at", t.UTCDateTime))
+
+    paris = pendulum.datetime(2026, 7, 2, 9, 30, 0, 123, tz="Europe/Paris")
+    rows = [
+        {"id": 1, "word": "plain", "n": 7, "x": 0.1, "yes": True,
+         "doc": {"a": [1, 2.5, None], "é": "naïve \"quoted\" ✓"}, "at": paris},
+        {"id": 2, "word": '{"looks": "like json"}', "n": -(2**63), "x": 1e300, "yes": False,
+         "doc": "a bare string", "at": pendulum.datetime(1, 1, 1, tz="UTC")},
+        {"id": 3, "word": None, "n": None, "x": None, "yes": None, "doc": None, "at": None},
+        {"id": 4, "word": "", "n": 0, "x": -0.0, "yes": True, "doc": [[], {}, 2**70],
+         "at": dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone(dt.timedelta(hours=-5)))},
+    ]
+    ours, theirs = table("bulk_ours"), table("bulk_theirs")
+    for made in (ours, theirs):
+        made.create(db)
+    try:
+        with db.begin() as conn:
+            insert_rows(conn, ours, rows)
+            conn.execute(theirs.insert(), rows)
+            if conn.dialect.name == "sqlite":
+                assert _stored(conn, ours) == _stored(conn, theirs)
+            assert conn.execute(sa.select(ours).order_by(ours.c.id)).all() == \
+                conn.execute(sa.select(theirs).order_by(theirs.c.id)).all()
+    finally:
+        for made in (ours, theirs):
+            made.drop(db)
+
+
+def test_an_upsert_and_returning_work_together(db: sa.Engine) -> None:
+    at = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+
+    def user(uid: str, name: str) -> dict[str, object]:
+        return {"id": uid, "name": name, "timezone": "UTC", "fields": {"n": name}}
+
+    with db.begin() as conn:
+        insert_rows(conn, t.users, [user("u1", "Ada")])
+        changed = insert_rows(conn, t.users, [user("u1", "Grace"), user("u2", "Alan")],
+                              conflict="update", returning="id")
+        names = dict(conn.execute(sa.select(t.users.c.id, t.users.c.name)).all())
+    assert sorted(changed) == ["u1", "u2"] and at
+    assert names == {"u1": "Grace", "u2": "Alan"}
