@@ -12,7 +12,8 @@ and rebuilt first: point it at a database you can wipe.
 S1  N flows `action -> wait 1 s -> branch -> action`: completed flows per second,
     database commits per flow, CPU per flow (workers, PostgreSQL, the rest).
 S2  S1 again while M other runs wait 7 days: throughput ratio to S1, worker RSS growth
-    per 100,000 waiting runs, p99 timer lateness.
+    per 100,000 waiting runs (over the second half of them: the first half grows the
+    workers to their working size), p99 timer lateness.
 S3  K timers all due at once: timers fired per second.
 L   one event to its first action with the system idle: median and p95 latency.
 B   S1's flow as a plain chain of Dramatiq actors with Dramatiq's delayed messages (not
@@ -418,24 +419,33 @@ class Bench:
             self.results["L"] = self.latency()
             self.results["S1"] = self.s1(range(0, a.flows), "S1")
             if a.waiting:
-                rss_before = workers.rss_mib()
-                began = time.perf_counter()
-                self.emit("bench.hold", range(2_000_000, 2_000_000 + a.waiting))
-                wait_for(lambda: self.count("hold", "waiting") >= a.waiting, 900,
-                         f"{a.waiting} waiting runs", every=0.2)
-                routed_s = time.perf_counter() - began
+                # Routed in two halves: the first grows the workers to their working
+                # size (caches, the allocator's arenas), the second shows what waiting
+                # runs themselves keep, which is what must stay ~0.
+                rss_before = rss_half = workers.rss_mib()
+                half = a.waiting // 2
+                routed_s = 0.0
+                for start, stop in ((0, half), (half, a.waiting)):
+                    began = time.perf_counter()
+                    self.emit("bench.hold", range(2_000_000 + start, 2_000_000 + stop))
+                    wait_for(lambda n=stop: self.count("hold", "waiting") >= n, 900,
+                             f"{stop} waiting runs", every=0.2)
+                    routed_s += time.perf_counter() - began
+                    if start == 0:
+                        rss_half = workers.rss_mib()
                 rss_after = workers.rss_mib()
                 self.settle()
                 print(f"S2: {a.waiting} runs now wait 7 days (routed in {routed_s:.1f}s, "
                       f"{a.waiting / routed_s:,.0f}/s); worker RSS {rss_before:.1f} -> "
-                      f"{rss_after:.1f} MiB", flush=True)
+                      f"{rss_half:.1f} (half) -> {rss_after:.1f} MiB", flush=True)
                 s2 = self.s1(range(1_000_000, 1_000_000 + a.flows), "S2")
                 rss_end = workers.rss_mib()
-                growth = (rss_after - rss_before) * 100_000 / a.waiting
+                growth = (rss_after - rss_half) * 100_000 / (a.waiting - half)
                 self.results["S2"] = {
                     **s2, "waiting": a.waiting, "ratio_to_s1":
                         s2["flows_per_s"] / self.results["S1"]["flows_per_s"],
-                    "rss_before_mib": rss_before, "rss_after_mib": rss_after,
+                    "rss_before_mib": rss_before, "rss_half_mib": rss_half,
+                    "rss_after_mib": rss_after,
                     "rss_end_mib": rss_end, "rss_growth_per_100k_mib": growth,
                     "routed_per_s": a.waiting / routed_s}
             if a.timers:
@@ -508,9 +518,10 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str,
         lines += [
             f"| S2: S1 while {s2['waiting']:,} runs wait 7 days | throughput ratio to S1 | "
             f"≥ 0.9 | {s2['ratio_to_s1']:.2f} ({s2['flows_per_s']:,.0f} flows/s) |",
-            f"| S2 | worker RSS growth per 100,000 waiting runs | ≤ 1 MiB | "
-            f"{s2['rss_growth_per_100k_mib']:.1f} MiB ({s2['rss_before_mib']:.0f} → "
-            f"{s2['rss_after_mib']:.0f} MiB, all worker processes) |",
+            f"| S2 | worker RSS growth per 100,000 waiting runs, over the second half | "
+            f"≤ 1 MiB | {s2['rss_growth_per_100k_mib']:.1f} MiB ({s2['rss_before_mib']:.1f} "
+            f"→ {s2['rss_half_mib']:.1f} → {s2['rss_after_mib']:.1f} MiB, all worker "
+            "processes) |",
             f"| S2 | timer lateness p99 | ≤ 1 s | {s2['lateness_p99']:.3f} s |",
         ]
     if "S3" in results:
