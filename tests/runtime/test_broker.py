@@ -211,3 +211,46 @@ def test_a_consumer_wakes_on_sends_after_redis_was_flushed(broker: WakingRedisBr
     wait_until(lambda: _blocked_on_xread(redis_url), 5, "the consumer to wait")
     broker.enqueue(_message(n=6))
     assert taker.result().args == (6,)
+
+
+def test_a_full_consumer_takes_the_next_message_when_one_is_rejected(
+        broker: WakingRedisBroker) -> None:
+    broker.enqueue(_message(n=1))
+    broker.enqueue(_message(n=2))
+    consumer = broker.consume("q", prefetch=1, timeout=IDLE)
+    first = next(consumer)
+    taker = Taker(consumer)
+    with pytest.raises(queue.Empty):
+        taker.got.get(timeout=0.3)
+    first.fail()
+    consumer.nack(first)  # as a worker does with a message whose actor failed for good
+    assert taker.result().args == (2,)
+
+
+def test_a_full_consumer_with_nothing_acknowledged_still_returns_at_its_timeout(
+        broker: WakingRedisBroker) -> None:
+    """So that Dramatiq's consumer thread can see that it should stop."""
+    broker.enqueue(_message(n=1))
+    consumer = broker.consume("q", prefetch=1, timeout=300)
+    next(consumer)
+    began = time.monotonic()
+    assert next(consumer) is None
+    assert 0.25 <= time.monotonic() - began < PROMPT
+
+
+def test_an_idle_consumer_waits_in_one_read_for_its_timeout(redis_url: str) -> None:
+    """Blocked in Redis for the timeout, not looking again every millisecond (with
+    redis-py's default socket timeout of 5 s, which caps a blocking read)."""
+    broker = WakingRedisBroker(url=redis_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        consumer = broker.consume("q", prefetch=2, timeout=1500)
+        assert next(consumer) is None  # reads where the stream is, fetches, waits
+        before = client.info("commandstats").get("cmdstat_xread", {}).get("calls", 0)
+        began = time.monotonic()
+        assert next(consumer) is None
+        waited = time.monotonic() - began
+        after = client.info("commandstats").get("cmdstat_xread", {}).get("calls", 0)
+        assert waited >= 1.2 and 1 <= after - before <= 3
+    finally:
+        broker.close()
