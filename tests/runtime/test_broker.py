@@ -254,3 +254,14 @@ def test_an_idle_consumer_waits_in_one_read_for_its_timeout(redis_url: str) -> N
         assert waited >= 1.2 and 1 <= after - before <= 3
     finally:
         broker.close()
+
+
+def test_a_client_without_a_socket_timeout_waits_the_whole_timeout(redis_url: str) -> None:
+    broker = WakingRedisBroker(client=redis.Redis.from_url(redis_url, socket_timeout=None))
+    try:
+        consumer = broker.consume("q", prefetch=2, timeout=400)
+        began = time.monotonic()
+        assert next(consumer) is None
+        assert 0.35 <= time.monotonic() - began < PROMPT
+    finally:
+        broker.close()
