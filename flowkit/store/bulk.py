@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from flowkit import _json
 from flowkit.store.schema import UTCDateTime, naive_utc
@@ -130,11 +130,13 @@ def _sqlite_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str
                 _document(rows, _sqlite_moment), returning)
 
 
+_SQLITE_DATETIME = sqlite.DATETIME().bind_processor(sqlite.dialect())  # type: ignore[no-untyped-call]
+
+
 def _sqlite_moment(value: dt.datetime) -> str:
-    """A moment as SQLAlchemy's SQLite DATETIME stores it: naive UTC, microseconds."""
-    v = naive_utc(value)
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-            f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}")
+    """A moment as SQLAlchemy's SQLite DATETIME stores it, in naive UTC."""
+    assert _SQLITE_DATETIME is not None
+    return str(_SQLITE_DATETIME(naive_utc(value)))
 
 
 def _document(rows: Sequence[dict[str, Any]],
