@@ -37,7 +37,7 @@ def main() -> None:
         for processes in args.processes:
             workers = Workers("flowkit.runtime.worker", env, processes, args.threads)
             try:
-                time.sleep(8)  # started, imports done, consumers polling
+                time.sleep(8)  # started, imports done, consumers waiting for a send
                 before = workers.cpu(), process_cpu(redis_pid)
                 time.sleep(args.seconds)
                 share = (workers.cpu() - before[0]) / args.seconds
