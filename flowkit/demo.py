@@ -26,6 +26,7 @@ from rich.table import Table
 
 from flowkit.clock import Clock
 from flowkit.runtime.discovery import DEFAULT_FOLDERS, load_flows
+from flowkit.store import database
 from flowkit.store import schema as t
 from flowkit.testing.simulation import Simulation
 
@@ -53,7 +54,7 @@ def table(echo: Echo, title: str, headers: Sequence[str],
 def summary(db: sa.Engine, now: pendulum.DateTime, echo: Echo) -> None:
     """The end of a demo: runs by flow and status, the actions they ran, and what is
     still waiting, for what, and why."""
-    with db.connect() as conn:
+    with database.reading(db) as conn:
         counts = conn.execute(sa.select(t.runs.c.flow, t.runs.c.status, sa.func.count())
                               .group_by(t.runs.c.flow, t.runs.c.status)).all()
         actions = conn.execute(sa.select(t.actions.c.flow, t.actions.c.action,

@@ -40,7 +40,7 @@ def status(database_url: str | None) -> None:
     database.ensure_schema(engine, migrate=False)
     store = Store(engine)
     now = clock_from_env().now()
-    with engine.connect() as conn:
+    with database.reading(engine) as conn:
         counts = store.run_counts(conn)
         timers = store.count_timers(conn)
         due, oldest = store.due_count(conn, now)

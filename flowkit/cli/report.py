@@ -24,7 +24,7 @@ def report(flow: str, as_json: bool, database_url: str | None) -> None:
     engine = db.create_engine(db.database_url(database_url or services.database_url()))
     try:
         db.ensure_schema(engine, migrate=False)
-        with engine.connect() as conn:
+        with db.reading(engine) as conn:
             built = reports.build(conn, Store(engine), flow)
     finally:
         engine.dispose()

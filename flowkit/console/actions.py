@@ -21,6 +21,7 @@ from flowkit.console.auth import (
     set_cookie,
 )
 from flowkit.errors import FlowkitError
+from flowkit.store import database
 
 if TYPE_CHECKING:
     from flowkit.console.app import Console
@@ -103,7 +104,7 @@ def _refused(console: Console, request: Request, error: FlowkitError) -> Respons
 
 def _confirm(console: Console, request: Request, run_id: str, action: str,
              question: str) -> Response:
-    with console.engine.db.connect() as conn:
+    with database.reading(console.engine.db) as conn:
         found = queries.run(conn, run_id)
     if found is None:
         return console.render(request, "error.html", 404,

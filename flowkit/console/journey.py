@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from flowkit.errors import UnknownFlowError
 from flowkit.rules import report as reports
+from flowkit.store import database
 
 if TYPE_CHECKING:
     from flowkit.console.app import Console
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 def report(console: Console, request: Request) -> Response:
     name = request.path_params["name"]
     try:
-        with console.engine.db.connect() as conn:
+        with database.reading(console.engine.db) as conn:
             built = reports.build(conn, console.engine.store, name)
     except UnknownFlowError as error:
         return console.render(request, "error.html", 404, message=str(error))

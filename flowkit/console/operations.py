@@ -21,7 +21,7 @@ from flowkit.console.auth import Session
 from flowkit.errors import RunStatusError, UnknownRunError
 from flowkit.runtime.engine import Engine
 from flowkit.runtime.operations import ENDABLE, Selection, end_runs
-from flowkit.store import Changes
+from flowkit.store import Changes, database
 from flowkit.store import schema as t
 
 
@@ -39,7 +39,7 @@ def _record(engine: Engine, conn: sa.Connection, run_id: str, entries: list[dict
 
 
 def _step_of(engine: Engine, run_id: str) -> str | None:
-    with engine.db.connect() as conn:
+    with database.reading(engine.db) as conn:
         row = engine.store.runs(conn, [run_id]).get(run_id)
     if row is None:
         raise UnknownRunError(f"no run has the id {run_id!r}")

@@ -22,6 +22,7 @@ from flowkit.dsl.flow import Flow
 from flowkit.ir import Step
 from flowkit.review import describe
 from flowkit.review.graph import build_graph
+from flowkit.store import database
 
 if TYPE_CHECKING:
     from flowkit.console.app import Console
@@ -82,7 +83,7 @@ def _today(console: Console) -> dt.date:
 # -- flows -----------------------------------------------------------------------
 
 def flows(console: Console, request: Request) -> Response:
-    with console.engine.db.connect() as conn:
+    with database.reading(console.engine.db) as conn:
         counts, counted_at = console.tally.status_counts(conn)
         starts = console.tally.starts_per_day(conn, _today(console))
     known = console.engine.flows
@@ -121,7 +122,7 @@ def flow(console: Console, request: Request) -> Response:
         return console.render(request, "error.html", 404,
                               message=f"No flow named {name!r} is loaded in this console.")
     selected = request.query_params.get("step")
-    with console.engine.db.connect() as conn:
+    with database.reading(console.engine.db) as conn:
         counts = queries.step_counts(conn, name)
         status = console.tally.status_counts(conn)[0].get(name, {})
         at_step = queries.runs_at(conn, name, selected) if selected else []
@@ -145,7 +146,7 @@ def flow(console: Console, request: Request) -> Response:
 
 def flow_counts(console: Console, request: Request) -> Response:
     name = request.path_params["name"]
-    with console.engine.db.connect() as conn:
+    with database.reading(console.engine.db) as conn:
         counts = queries.step_counts(conn, name)
     return JSONResponse({"flow": name, "counts": counts,
                          "at": console.engine.clock.now().isoformat()},
@@ -156,7 +157,7 @@ def flow_counts(console: Console, request: Request) -> Response:
 
 def run(console: Console, request: Request) -> Response:
     run_id = request.path_params["run_id"]
-    with console.engine.db.connect() as conn:
+    with database.reading(console.engine.db) as conn:
         found = queries.run(conn, run_id)
         if found is None:
             return console.render(request, "error.html", 404,
@@ -178,7 +179,7 @@ def users(console: Console, request: Request) -> Response:
     text = request.query_params.get("q", "").strip()
     found: list[dict[str, Any]] = []
     if text:
-        with console.engine.db.connect() as conn:
+        with database.reading(console.engine.db) as conn:
             found = queries.find_users(conn, text)
         if len(found) == 1:
             return RedirectResponse(f"{root_path(request)}/users/{_quote(found[0]['id'])}",
@@ -188,7 +189,7 @@ def users(console: Console, request: Request) -> Response:
 
 def user(console: Console, request: Request) -> Response:
     user_id = request.path_params["user_id"]
-    with console.engine.db.connect() as conn:
+    with database.reading(console.engine.db) as conn:
         profile = queries.user(conn, user_id)
         runs = queries.user_runs(conn, user_id)
         messages = queries.user_messages(conn, user_id)
@@ -205,7 +206,7 @@ def user(console: Console, request: Request) -> Response:
 # -- problems --------------------------------------------------------------------
 
 def problems(console: Console, request: Request) -> Response:
-    with console.engine.db.connect() as conn:
+    with database.reading(console.engine.db) as conn:
         groups = queries.problems(conn)
     steps = {name: [s.id for s in f.ir.steps] for name, f in console.engine.flows.items()}
     return console.render(request, "problems.html", groups=groups, steps=steps,

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from flowkit.clock import Clock
 from flowkit.console.queries import RESTING
+from flowkit.store import database
 from flowkit.store import schema as t
 
 ENDED = ("completed", "exited")
@@ -126,7 +127,7 @@ class Tally:
     def _recount(self) -> None:
         try:
             mark = self.clock.now() - MARGIN
-            with self.db.connect() as conn:
+            with database.reading(self.db) as conn:
                 settled = self._count_settled(conn, mark)
             with self._lock:
                 self._settled = settled
@@ -177,7 +178,7 @@ class Tally:
 
     def _refresh(self) -> None:
         try:
-            with self.db.connect() as conn:
+            with database.reading(self.db) as conn:
                 self._live = (time.monotonic(), self.clock.now(), self._count_live(conn))
         except Exception:
             log.exception("the console could not count the runs")

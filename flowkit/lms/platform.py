@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flowkit.addresses import optional_email
 from flowkit.lms import events
 from flowkit.lms import tables as t
+from flowkit.store import database
 from flowkit.store.bulk import insert_rows
 from flowkit.store.schema import runs, users
 
@@ -325,7 +326,7 @@ class PlatformView:
         self._now = now
 
     def _read(self, table: sa.Table, user: str) -> list[dict[str, Any]]:
-        with self._db.connect() as conn:
+        with database.reading(self._db) as conn:
             return self._platform.bind(conn, self._now()).rows(table, user)
 
     def enrollments(self, user: str) -> list[str]:
@@ -365,13 +366,13 @@ class PlatformView:
         """The tracks the user has started, oldest first (a re-enrollment twice)."""
         query = (sa.select(runs.c.flow).where(runs.c.user_id == user)
                  .where(runs.c.flow.in_(self._track_names())).order_by(runs.c.created_at))
-        with self._db.connect() as conn:
+        with database.reading(self._db) as conn:
             return [r[0] for r in conn.execute(query)]
 
     def _track_names(self) -> list[str]:
         from flowkit.store.schema import flow_versions
 
-        with self._db.connect() as conn:
+        with database.reading(self._db) as conn:
             return [r[0] for r in conn.execute(sa.select(flow_versions.c.flow).where(
                 flow_versions.c.kind == "track").distinct())]
 

@@ -173,7 +173,7 @@ def resting_runs(database_url: str) -> dict[tuple[str, str], int]:
 
     engine = database.create_engine(database_url)
     try:
-        with engine.connect() as conn:
+        with database.reading(engine) as conn:
             rows = conn.execute(
                 sa.select(runs.c.flow, runs.c.step, sa.func.count())
                 .where(runs.c.status.in_(("waiting", "parked")))

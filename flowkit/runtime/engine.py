@@ -243,7 +243,7 @@ class Engine:
 
     def next_due(self) -> pendulum.DateTime | None:
         """When the earliest timer is due, if any."""
-        with self.db.connect() as conn:
+        with db.reading(self.db) as conn:
             return self.store.next_due(conn)
 
     def retry(self, run_id: str) -> None:
@@ -295,18 +295,18 @@ class Engine:
 
     def runs(self, user: str | None = None, flow: str | None = None) -> list[RunRecord]:
         """Every run (of ``user``, of ``flow``), oldest first, with its history."""
-        with self.db.connect() as conn:
+        with db.reading(self.db) as conn:
             return history.run_records(conn, self.store, user, flow)
 
     def report(self, flow: str) -> FlowReport:
         """How ``flow`` does: conversion per branch and split arm, drop-off per step,
         messages held by the journey rules (what ``flowkit report`` prints)."""
-        with self.db.connect() as conn:
+        with db.reading(self.db) as conn:
             return reports.build(conn, self.store, flow)
 
     def rejected_events(self) -> list[RejectedEvent]:
         """The events routing rejected (each failed on its own), oldest first, with why."""
-        with self.db.connect() as conn:
+        with db.reading(self.db) as conn:
             rows = self.store.rejected_events(conn)
         return [RejectedEvent(r["key"], r["name"], r["user_id"], r["at"], r["error"])
                 for r in rows]
@@ -314,7 +314,7 @@ class Engine:
     def actions(self, user: str | None = None, name: str | None = None,
                 run: str | None = None) -> list[ActionRecord]:
         """Every action that ran (for ``user``, named ``name``, in ``run``), in order."""
-        with self.db.connect() as conn:
+        with db.reading(self.db) as conn:
             return history.action_records(conn, self.store, user, name, run)
 
 

@@ -15,7 +15,7 @@ import attrs
 import sqlalchemy as sa
 
 from flowkit.errors import UnknownRunError
-from flowkit.store import Changes, RunRow
+from flowkit.store import Changes, RunRow, database
 from flowkit.store import schema as t
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def _candidates(conn: sa.Connection, engine: Engine, selection: Selection) -> li
 def resting(engine: Engine, flow: str) -> dict[str, int]:
     """How many runs of ``flow`` wait or are parked at each step."""
     runs = t.runs
-    with engine.db.connect() as conn:
+    with database.reading(engine.db) as conn:
         rows = conn.execute(sa.select(runs.c.step, sa.func.count())
                             .where(runs.c.flow == flow,
                                    runs.c.status.in_(("waiting", "parked")))

@@ -92,7 +92,7 @@ class Scheduler:
         count (up to 100,000) at most once a second."""
         now = self.clock.now()
         full = self.metrics is not None and time.monotonic() - self._counted_at >= 1.0
-        with self.db.connect() as conn:
+        with database.reading(self.db) as conn:
             if full:
                 self._counted_at = time.monotonic()
                 due, _oldest = self.store.due_count(conn, now)
@@ -129,7 +129,7 @@ class Scheduler:
 
     def sleep_time(self) -> float:
         """Until the next timer falls due, at most ``interval``."""
-        with self.db.connect() as conn:
+        with database.reading(self.db) as conn:
             nxt = self.store.next_due(conn)
         if nxt is None:
             return self.interval

@@ -389,7 +389,7 @@ class Supervisor:
 
 
 def _progress(store: Store, clock: Clock, started: float) -> tuple[str, bool]:
-    with store.engine.connect() as conn:
+    with db.reading(store.engine) as conn:
         counts = store.run_counts(conn)
         due, _ = store.due_count(conn, clock.now())
         timers = store.count_timers(conn)

@@ -34,7 +34,7 @@ class Readiness:
         return out
 
     def _database(self) -> None:
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             conn.execute(sa.text("SELECT 1"))
 
     def _schema(self) -> str | None:

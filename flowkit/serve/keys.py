@@ -18,6 +18,7 @@ import pendulum
 import sqlalchemy as sa
 
 from flowkit.errors import ApiKeyError
+from flowkit.store import database
 from flowkit.store import schema as t
 
 PREFIX = "fk_"
@@ -57,7 +58,7 @@ def add_key(db: sa.Engine, name: str) -> str:
 
 
 def list_keys(db: sa.Engine) -> list[StoredKey]:
-    with db.connect() as conn:
+    with database.reading(db) as conn:
         rows = conn.execute(sa.select(t.api_keys).order_by(t.api_keys.c.created_at))
         return [StoredKey(r.name, r.prefix, r.created_at, r.revoked_at) for r in rows]
 
@@ -75,7 +76,7 @@ def revoke_key(db: sa.Engine, name: str) -> None:
 
 
 def live_key_count(db: sa.Engine) -> int:
-    with db.connect() as conn:
+    with database.reading(db) as conn:
         query = sa.select(sa.func.count()).select_from(t.api_keys).where(
             t.api_keys.c.revoked_at.is_(None))
         return int(conn.execute(query).scalar_one())
@@ -97,7 +98,7 @@ class KeyRing:
 
     def refresh(self) -> None:
         """Re-read the stored keys (blocking: call it from a thread)."""
-        with self._db.connect() as conn:
+        with database.reading(self._db) as conn:
             rows = conn.execute(sa.select(t.api_keys.c.hash).where(
                 t.api_keys.c.revoked_at.is_(None)))
             self._stored = frozenset(r.hash for r in rows)

@@ -66,6 +66,17 @@ def debug_sql() -> bool:
     return os.environ.get("FLOWKIT_DEBUG_SQL", "").lower() in ("1", "true", "yes", "on")
 
 
+_READS_ONLY = "flowkit_reads_only"
+
+
+def reading(engine: sa.Engine) -> sa.Connection:
+    """A connection that only reads (``with reading(engine) as conn``). On SQLite its
+    transactions begin DEFERRED and read a snapshot, so that they neither wait for the
+    batch that holds the write lock nor hold up the next one; every other transaction
+    begins IMMEDIATE (below). Elsewhere it is a plain connection."""
+    return engine.connect().execution_options(**{_READS_ONLY: True})
+
+
 def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
     # pysqlite begins transactions lazily and on its own terms, which breaks savepoints
     # and lets two processes read the same due timer before either writes. We turn that
@@ -84,7 +95,8 @@ def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get(_READS_ONLY)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def _alembic_config(engine: sa.Engine) -> Config:
