@@ -37,6 +37,7 @@ from flowkit.runtime.services import redact_url
 from flowkit.store import Store, database
 
 SWEEP_AFTER = 10.0
+CHECKPOINT_EVERY = 1.0  # seconds between checkpoints of a SQLite database's WAL
 
 
 @attrs.frozen
@@ -70,6 +71,7 @@ class Scheduler:
         self._last_route: dict[int, float] = {}
         self._last_sweep = time.monotonic()
         self._counted_at = -math.inf
+        self._checkpointed = -math.inf
         self.mail = None
         if os.environ.get("SMTP_URL"):
             from flowkit.lms.mailer import Relay
@@ -125,6 +127,9 @@ class Scheduler:
             self.metrics.observe(due if full else None, len(shards), depth)
         if self.mail is not None:
             self.mail.nudge()
+        if time.monotonic() - self._checkpointed >= CHECKPOINT_EVERY:
+            self._checkpointed = time.monotonic()
+            database.checkpoint(self.db)  # SQLite's WAL, which the workers leave to this
         return Snapshot(now, due, len(shards), timer_messages, route_messages, depth)
 
     def sleep_time(self) -> float:

@@ -32,6 +32,7 @@ from flowkit.runtime import faults, logs, services
 from flowkit.runtime.broker import WakingRedisBroker
 from flowkit.runtime.engine import Engine
 from flowkit.runtime.hooks import Hooks
+from flowkit.store import database
 from flowkit.store.repository import SHARDS
 
 ROUTE_QUEUE = "flowkit.route"
@@ -93,6 +94,7 @@ def get_engine() -> Engine:
                              dispatcher=DramatiqDispatcher(), hooks=hooks,
                              batch_size=int(os.environ.get("FLOWKIT_BATCH_SIZE", "500")),
                              concurrent_batches=services.concurrent_batches())
+            database.leave_checkpoints(_engine.db)
             _tune_collector()
         return _engine
 

@@ -66,6 +66,48 @@ def debug_sql() -> bool:
     return os.environ.get("FLOWKIT_DEBUG_SQL", "").lower() in ("1", "true", "yes", "on")
 
 
+# A SQLite database in WAL mode copies its log back into the database file in a
+# checkpoint. By default the commit that takes the log past 1,000 pages runs it, in the
+# worker thread of that batch, mostly waiting on the disk: 15 to 17 % of the time from
+# S5's batches taking the write lock to their commits returning (docs/performance.md,
+# round seven). The workers leave it to the scheduler
+# (``checkpoint``, once a second, in its own process) and run one themselves only past
+# this many pages, should no scheduler run.
+WORKER_CHECKPOINT_PAGES = 20_000
+
+
+def leave_checkpoints(engine: sa.Engine) -> None:
+    """Have ``engine``'s SQLite connections leave the WAL's checkpoints to the scheduler
+    (up to ``WORKER_CHECKPOINT_PAGES``): what the workers do. A no-op on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={WORKER_CHECKPOINT_PAGES}")
+
+    engine.dispose()  # connections already made get it when made again
+
+
+def checkpoint(engine: sa.Engine) -> tuple[int, int] | None:
+    """Copy what a SQLite database's WAL holds back into the database file, neither
+    waiting for nor blocking readers and writers (a PASSIVE checkpoint). Returns the
+    pages in the WAL and how many of them are now in the database file; None on
+    PostgreSQL, on a database with no WAL (in memory), or while another checkpoint
+    runs."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None  # (in memory: the pool's one connection may be in use elsewhere)
+    # on the driver's connection: SQLAlchemy's would begin a transaction first (below),
+    # and a checkpoint inside one cannot copy anything
+    raw = engine.raw_connection()
+    try:
+        busy, pages, copied = raw.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        raw.close()
+    return None if busy or pages < 0 else (pages, copied)
+
+
 _READS_ONLY = "flowkit_reads_only"
 
 

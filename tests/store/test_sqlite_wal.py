@@ -1,16 +1,25 @@
-"""SQLite's write lock: a connection that only reads (``database.reading``) neither
-waits for the batch holding the write lock nor holds up the next one."""
+"""SQLite's write lock and its WAL: a connection that only reads (``database.reading``)
+neither waits for the batch holding the write lock nor holds up the next one; the
+workers leave the WAL's checkpoints to the scheduler, which copies the WAL back into
+the database file once a second."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pendulum
 import pytest
 import sqlalchemy as sa
 
 from flowkit import Engine
+from flowkit.clock import VirtualClock
 from flowkit.store import database
 from flowkit.store import schema as t
 
@@ -91,3 +100,93 @@ def test_a_reader_does_not_hold_up_a_writer(file_db: sa.Engine) -> None:
         assert _count_users(conn) == 3  # the reader's snapshot stays as it was
     with database.reading(file_db) as conn:
         assert _count_users(conn) == 5
+
+
+def test_a_checkpoint_copies_the_wal_into_the_database_file(file_db: sa.Engine) -> None:
+    path = Path(file_db.url.database or "")
+    database.checkpoint(file_db)
+    before = path.stat().st_size
+    _add_users(file_db, range(10_000))  # over a hundred pages, in the WAL
+    assert path.stat().st_size == before
+    result = database.checkpoint(file_db)
+    assert result is not None
+    pages, copied = result
+    assert pages > 50 and copied == pages
+    assert path.stat().st_size > before + 50 * 4096
+
+
+def test_no_checkpoint_where_there_is_no_wal() -> None:
+    assert database.checkpoint(database.create_engine("sqlite://")) is None
+
+
+def _autocheckpoint(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+
+def test_the_workers_connections_leave_checkpoints_to_the_scheduler(
+        file_db: sa.Engine) -> None:
+    assert _autocheckpoint(file_db) == 1000  # SQLite's own: the commit that passes it
+    database.leave_checkpoints(file_db)
+    assert _autocheckpoint(file_db) == database.WORKER_CHECKPOINT_PAGES
+
+
+def _scheduler(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Any:
+    import flowkit.runtime
+    from flowkit.runtime.scheduler import Scheduler
+
+    stand_in = types.SimpleNamespace(
+        MAX_BATCHES_PER_MESSAGE=1, TIMERS_QUEUE="timers", ROUTE_QUEUE="route",
+        fire_timers=types.SimpleNamespace(send=lambda: None),
+        route_events=types.SimpleNamespace(send=lambda _shard: None))
+    monkeypatch.setitem(sys.modules, "flowkit.runtime.worker", stand_in)
+    monkeypatch.setattr(flowkit.runtime, "worker", stand_in, raising=False)
+    broker = types.SimpleNamespace(namespace="test",
+                                   client=types.SimpleNamespace(llen=lambda _: 0))
+    clock = VirtualClock(pendulum.datetime(2026, 3, 2, tz="UTC"))
+    return Scheduler(engine, broker, clock, batch_size=10)  # type: ignore[arg-type]
+
+
+def test_the_scheduler_polls_while_a_batch_holds_the_write_lock_and_checkpoints(
+        file_db: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowkit.runtime.scheduler as module
+
+    now = [1000.0]
+    monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    path = Path(file_db.url.database or "")
+    _no_wait(file_db)
+    scheduler = _scheduler(file_db, monkeypatch)
+    scheduler.poll()
+    _add_users(file_db, range(10_000))
+    in_wal = path.stat().st_size
+    writer = Writer(file_db)
+    try:
+        now[0] += 0.9
+        scheduler.poll()  # within the second: reads, and does not wait for the writer
+        assert path.stat().st_size == in_wal
+        now[0] += 0.1
+        scheduler.poll()  # a second on: the WAL goes into the database file
+        assert path.stat().st_size > in_wal + 50 * 4096
+    finally:
+        writer.commit()
+
+
+PROBE = """
+from flowkit.runtime import worker
+
+engine = worker.get_engine()
+with engine.db.connect() as conn:
+    print(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+worker.close_engine()
+"""
+
+
+def test_a_workers_engine_leaves_checkpoints_to_the_scheduler(redis_url: str,
+                                                              tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, REDIS_URL=redis_url, DATABASE_URL=f"sqlite:///{tmp_path}/f.db",
+               FLOWKIT_FLOWS="tests.runtime.flows", PYTHONPATH=str(root))
+    done = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [str(database.WORKER_CHECKPOINT_PAGES)]
