@@ -115,8 +115,38 @@ def test_a_checkpoint_copies_the_wal_into_the_database_file(file_db: sa.Engine) 
     assert path.stat().st_size > before + 50 * 4096
 
 
-def test_no_checkpoint_where_there_is_no_wal() -> None:
+def test_no_checkpoint_where_there_is_no_wal(tmp_path: Path) -> None:
     assert database.checkpoint(database.create_engine("sqlite://")) is None
+    journal = sa.create_engine(f"sqlite:///{tmp_path / 'journal.db'}")  # not in WAL mode
+    with journal.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    assert database.checkpoint(journal) is None
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_a_checkpoint_leaves_an_in_memory_databases_one_connection_alone(url: str) -> None:
+    engine = database.create_engine(url)  # one connection, shared by the pool
+    database.create_all(engine)
+    with engine.connect() as conn:
+        conn.execute(sa.insert(t.users).values(id="mid-transaction", fields={},
+                                               timezone="UTC"))
+        assert database.checkpoint(engine) is None
+        assert _count_users(conn) == 1  # not rolled back under the transaction's feet
+        conn.commit()
+    with engine.connect() as conn:
+        assert _count_users(conn) == 1
+
+
+@pytest.mark.postgres
+def test_no_checkpoint_on_postgresql(postgres_url: str) -> None:
+    engine = database.create_engine(postgres_url)
+    try:
+        assert database.checkpoint(engine) is None
+        database.leave_checkpoints(engine)  # nothing to leave: connections work as before
+        with database.reading(engine) as conn:
+            assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
 
 
 def _autocheckpoint(engine: sa.Engine) -> int:
