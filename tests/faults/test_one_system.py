@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_until
-from tests.faults.conftest import ROOT, System
+from tests.faults.conftest import FIGURES, ROOT, System
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -120,3 +121,39 @@ def test_flowkit_run_on_a_database_that_does_not_exist_says_so_in_one_line(
     # one error line (this folder has no flows, so a warning says that too)
     (line,) = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
     assert "does not exist" in line and "create it" in line
+
+
+def _pages(path: Path) -> tuple[int, int]:
+    """The pages the database file's header counts (what checkpoints copied into it),
+    and the pages SQLite sees through its log (what is committed)."""
+    in_file = int.from_bytes(path.read_bytes()[28:32], "big")
+    with sqlite3.connect(path) as conn:
+        committed = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    return in_file, committed
+
+
+def test_on_sqlite_the_scheduler_killed_with_9_loses_no_run_and_checkpoints_again(
+        tmp_path: Path) -> None:
+    path = tmp_path / "flowkit.db"
+    url = f"sqlite:///{path}"
+    system = System(_env(tmp_path, DATABASE_URL=url, FLOWKIT_TEST_ACTION_SECONDS="0.002"),
+                    tmp_path, url)
+    try:
+        system.start(2, "--threads", "2")
+        system.emit(1000, wait=1)
+        wait_until(lambda: len(system.effect_lines()) >= 200, 60, "200 actions done")
+        scheduler = system.child("scheduler")
+        os.kill(scheduler, signal.SIGKILL)  # it may be mid-checkpoint: SQLite's log holds
+        wait_until(lambda: scheduler not in system.children() and
+                   len(system.children()) >= 3, 10, "a new scheduler in the dead one's place")
+        wait_until(lambda: system.statuses()["completed"] == 1000, 120,
+                   "1,000 completed runs")
+        figures = system.check_ledger(1000)
+        # the new scheduler copies the workers' log into the database file
+        copied = wait_until(lambda: (lambda p: p[0] == p[1])(_pages(path)), 10,
+                            "every committed page in the database file")
+        system.shut_down()
+        FIGURES.append(f"on SQLite, kill -9 the scheduler, 1,000 runs in flight: {figures}; "
+                       f"the log in the database file {copied:.1f} s after the last run")
+    finally:
+        system.stop()
