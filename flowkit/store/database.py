@@ -74,13 +74,14 @@ def debug_sql() -> bool:
 # (``checkpoint``, once a second, in its own process) and run one themselves only past
 # this many pages, should no scheduler run.
 WORKER_CHECKPOINT_PAGES = 20_000
+WAL_FILE_LIMIT = 64 * 1024 * 1024  # bytes the log's file keeps once it rewinds
 
 
 def leave_checkpoints(engine: sa.Engine) -> None:
     """Have ``engine``'s SQLite connections leave the WAL's checkpoints to the scheduler
     (up to ``WORKER_CHECKPOINT_PAGES``): what the workers do. A no-op on PostgreSQL."""
-    if engine.dialect.name != "sqlite":
-        return
+    if engine.dialect.name != "sqlite" or _in_memory(engine):
+        return  # (in memory: no log, and disposing the one connection drops the database)
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -95,7 +96,7 @@ def checkpoint(engine: sa.Engine) -> tuple[int, int] | None:
     pages in the WAL and how many of them are now in the database file; None on
     PostgreSQL, on a database with no WAL (in memory), or while another checkpoint
     runs."""
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+    if engine.dialect.name != "sqlite" or _in_memory(engine):
         return None  # (in memory: the pool's one connection may be in use elsewhere)
     # on the driver's connection: SQLAlchemy's would begin a transaction first (below),
     # and a checkpoint inside one cannot copy anything
@@ -106,6 +107,10 @@ def checkpoint(engine: sa.Engine) -> tuple[int, int] | None:
     finally:
         raw.close()
     return None if busy or pages < 0 else (pages, copied)
+
+
+def _in_memory(engine: sa.Engine) -> bool:
+    return engine.url.database in (None, "", ":memory:")
 
 
 _READS_ONLY = "flowkit_reads_only"
@@ -133,6 +138,10 @@ def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
         if wal:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # A checkpoint lets the log start again from its beginning, but its file stays
+            # as large as it grew (say while a long read kept the log from starting
+            # again); this cuts the file back when the log starts again.
+            cursor.execute(f"PRAGMA journal_size_limit={WAL_FILE_LIMIT}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -166,7 +175,7 @@ def head_revision(engine: sa.Engine) -> str:
 
 
 def current_revision(engine: sa.Engine) -> str | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

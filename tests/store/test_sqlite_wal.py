@@ -116,11 +116,50 @@ def test_a_checkpoint_copies_the_wal_into_the_database_file(file_db: sa.Engine) 
 
 
 def test_no_checkpoint_where_there_is_no_wal(tmp_path: Path) -> None:
-    assert database.checkpoint(database.create_engine("sqlite://")) is None
+    memory = database.create_engine("sqlite://")
     journal = sa.create_engine(f"sqlite:///{tmp_path / 'journal.db'}")  # not in WAL mode
-    with journal.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-    assert database.checkpoint(journal) is None
+    try:
+        assert database.checkpoint(memory) is None
+        with journal.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        assert database.checkpoint(journal) is None
+    finally:
+        memory.dispose()
+        journal.dispose()
+
+
+def test_the_logs_file_is_cut_back_once_the_log_starts_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(database, "WAL_FILE_LIMIT", 64 * 1024)
+    url = f"sqlite:///{tmp_path / 'flowkit.db'}"
+    Engine(url, []).close()
+    engine = database.create_engine(url)
+    try:
+        wal = tmp_path / "flowkit.db-wal"
+        _add_users(engine, range(10_000))
+        grown = wal.stat().st_size
+        assert grown > 4 * 64 * 1024
+        assert database.checkpoint(engine) is not None  # every page copied
+        _add_users(engine, range(10_000, 10_001))  # the log starts again from the top
+        assert wal.stat().st_size <= 64 * 1024
+    finally:
+        engine.dispose()
+
+
+def test_the_schema_check_reads_while_a_batch_holds_the_write_lock(
+        file_db: sa.Engine) -> None:
+    _no_wait(file_db)
+    writer = Writer(file_db)
+    try:
+        assert database.current_revision(file_db) == database.head_revision(file_db)
+    finally:
+        writer.commit()
+
+
+def test_leaving_checkpoints_keeps_an_in_memory_database() -> None:
+    with Engine("sqlite://", []) as engine:  # its one connection holds the database
+        database.leave_checkpoints(engine.db)
+        assert engine.runs() == []  # its tables are still there
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
