@@ -94,7 +94,7 @@ class Engine:
         self.action_backoff = action_backoff
         self.database_url = db.database_url(database_url)
         self.db = db.create_engine(self.database_url)
-        if self.database_url in (db.MEMORY_URL, "sqlite:///:memory:"):
+        if db.in_memory(self.database_url):
             db.create_all(self.db)  # a new, private database every time
         else:
             sqlite = self.db.dialect.name == "sqlite"

@@ -35,6 +35,13 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
+def in_memory(url: str | sa.URL) -> bool:
+    """Whether ``url`` names a SQLite database held in memory, which each connection
+    would see empty: flowkit gives it one connection, shared, with nothing on disk."""
+    url = sa.engine.make_url(url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def create_engine(url: str | None = None) -> sa.Engine:
     """A SQLAlchemy engine for ``url`` set up the way flowkit needs it."""
     url = database_url(url)
@@ -48,7 +55,7 @@ def create_engine(url: str | None = None) -> sa.Engine:
             connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
             json_serializer=_json.encode_column, json_deserializer=_json.decode_column)
     options: dict[str, Any] = {}
-    memory = url in (MEMORY_URL, "sqlite:///:memory:")
+    memory = in_memory(url)
     if memory:  # one connection, shared, or every connection sees its own empty database
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
@@ -70,9 +77,9 @@ def debug_sql() -> bool:
 # checkpoint. By default the commit that takes the log past 1,000 pages runs it, in the
 # worker thread of that batch, mostly waiting on the disk: 15 to 17 % of the time from
 # S5's batches taking the write lock to their commits returning (docs/performance.md,
-# round seven). The workers leave it to the scheduler
-# (``checkpoint``, once a second, in its own process) and run one themselves only past
-# this many pages, should no scheduler run.
+# round seven). The workers leave it to the scheduler (``checkpoint``, once a second,
+# in its own process) and run one themselves only past this many pages, should no
+# scheduler run.
 WORKER_CHECKPOINT_PAGES = 20_000
 WAL_FILE_LIMIT = 64 * 1024 * 1024  # bytes the log's file keeps once it rewinds
 
@@ -80,7 +87,7 @@ WAL_FILE_LIMIT = 64 * 1024 * 1024  # bytes the log's file keeps once it rewinds
 def leave_checkpoints(engine: sa.Engine) -> None:
     """Have ``engine``'s SQLite connections leave the WAL's checkpoints to the scheduler
     (up to ``WORKER_CHECKPOINT_PAGES``): what the workers do. A no-op on PostgreSQL."""
-    if engine.dialect.name != "sqlite" or _in_memory(engine):
+    if engine.dialect.name != "sqlite" or in_memory(engine.url):
         return  # (in memory: no log, and disposing the one connection drops the database)
 
     @sa.event.listens_for(engine, "connect")
@@ -96,7 +103,7 @@ def checkpoint(engine: sa.Engine) -> tuple[int, int] | None:
     pages in the WAL and how many of them are now in the database file; None on
     PostgreSQL, on a database with no WAL (in memory), or while another checkpoint
     runs."""
-    if engine.dialect.name != "sqlite" or _in_memory(engine):
+    if engine.dialect.name != "sqlite" or in_memory(engine.url):
         return None  # (in memory: the pool's one connection may be in use elsewhere)
     # on the driver's connection: SQLAlchemy's would begin a transaction first (below),
     # and a checkpoint inside one cannot copy anything
@@ -107,10 +114,6 @@ def checkpoint(engine: sa.Engine) -> tuple[int, int] | None:
     finally:
         raw.close()
     return None if busy or pages < 0 else (pages, copied)
-
-
-def _in_memory(engine: sa.Engine) -> bool:
-    return engine.url.database in (None, "", ":memory:")
 
 
 _READS_ONLY = "flowkit_reads_only"

@@ -156,6 +156,12 @@ def test_the_schema_check_reads_while_a_batch_holds_the_write_lock(
         writer.commit()
 
 
+def test_which_databases_are_held_in_memory(tmp_path: Path) -> None:
+    assert database.in_memory("sqlite://") and database.in_memory("sqlite:///:memory:")
+    assert not database.in_memory(f"sqlite:///{tmp_path / 'flowkit.db'}")
+    assert not database.in_memory("postgresql+psycopg://postgres@127.0.0.1/postgres")
+
+
 def test_leaving_checkpoints_keeps_an_in_memory_database() -> None:
     with Engine("sqlite://", []) as engine:  # its one connection holds the database
         database.leave_checkpoints(engine.db)
