@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+import attrs
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,29 +55,44 @@ def _pg_type(column: sa.Column[Any]) -> str:
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], *,
                 conflict: Conflict = "error", keep: Sequence[str] = (),
-                returning: str | None = None) -> list[Any]:
+                bump: str | None = None, returning: str | None = None) -> list[Any]:
     """Insert ``rows`` (dicts with the same keys) into ``table``.
 
     ``conflict``: on a primary-key or unique clash, fail ("error"), skip the row
-    ("ignore"), or overwrite every column but the key and ``keep`` ("update").
+    ("ignore"), or overwrite every column but the key and ``keep`` ("update"), and
+    add one to the stored value of the column ``bump``.
     ``returning``: a column whose values for the inserted rows are returned.
     """
     if not rows:
         return []
     columns = list(rows[0])
     key = [c.name for c in table.primary_key.columns]
+    upsert = _Upsert(table.name, key, conflict, keep, bump, returning)
     if conn.dialect.name == "postgresql":
-        return _pg_insert(conn, table, rows, columns, key, conflict, keep, returning)
-    return _sqlite_insert(conn, table, rows, columns, key, conflict, keep, returning)
+        return _pg_insert(conn, table, rows, columns, upsert)
+    return _sqlite_insert(conn, table, rows, columns, upsert)
 
 
-def _upsert(sql: str, columns: list[str], key: list[str], conflict: Conflict,
-            keep: Sequence[str], returning: str | None) -> str:
-    if conflict == "ignore":
+@attrs.frozen
+class _Upsert:
+    """What to do on a clash, and what to return (``insert_rows``'s arguments)."""
+
+    table: str
+    key: list[str]
+    conflict: Conflict
+    keep: Sequence[str]
+    bump: str | None
+    returning: str | None
+
+
+def _upsert(sql: str, columns: list[str], how: _Upsert) -> str:
+    key, returning = how.key, how.returning
+    if how.conflict == "ignore":
         sql += " ON CONFLICT DO NOTHING"
-    elif conflict == "update":
-        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns
-                            if c not in key and c not in keep)
+    elif how.conflict == "update":
+        updates = ", ".join(f'"{c}" = "{how.table}"."{c}" + 1' if c == how.bump
+                            else f'"{c}" = excluded."{c}"' for c in columns
+                            if c not in key and c not in how.keep)
         sql += f' ON CONFLICT ({", ".join(key)}) DO UPDATE SET {updates}'
     if returning is not None:
         sql += f' RETURNING "{returning}"'
@@ -94,8 +110,7 @@ def _is_json(column: sa.Column[Any]) -> bool:
 
 
 def _pg_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
-               columns: list[str], key: list[str], conflict: Conflict, keep: Sequence[str],
-               returning: str | None) -> list[Any]:
+               columns: list[str], how: _Upsert) -> list[Any]:
     kinds = {name: _pg_type(table.c[name]) for name in columns}
     moments = [name for name, kind in kinds.items() if kind == "timestamptz"]
     for row in rows:
@@ -110,13 +125,11 @@ def _pg_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
                        for c in columns)
     sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {values} '
            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x({record})")
-    return _run(conn, _upsert(sql, columns, key, conflict, keep, returning), document,
-                returning)
+    return _run(conn, _upsert(sql, columns, how), document, how.returning)
 
 
 def _sqlite_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
-                   columns: list[str], key: list[str], conflict: Conflict,
-                   keep: Sequence[str], returning: str | None) -> list[Any]:
+                   columns: list[str], how: _Upsert) -> list[Any]:
     encoded = [c for c in columns if _is_json(table.c[c])]
     if encoded:
         encode = _json.encode_column
@@ -126,8 +139,8 @@ def _sqlite_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str
     # WHERE true: without it SQLite would read ON CONFLICT as a join's ON
     sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {values} '
            "FROM json_each(:rows) AS x WHERE true")
-    return _run(conn, _upsert(sql, columns, key, conflict, keep, returning),
-                _document(rows, _sqlite_moment), returning)
+    return _run(conn, _upsert(sql, columns, how), _document(rows, _sqlite_moment),
+                how.returning)
 
 
 _SQLITE_DATETIME = sqlite.DATETIME().bind_processor(sqlite.dialect())  # type: ignore[no-untyped-call]

@@ -127,6 +127,12 @@ def reading(engine: sa.Engine) -> sa.Connection:
     return engine.connect().execution_options(**{_READS_ONLY: True})
 
 
+def reads_only(conn: sa.Connection, only: bool = True) -> None:
+    """Have ``conn``'s next transactions read a snapshot (``only``) or write, as
+    ``reading`` does."""
+    conn.execution_options(**{_READS_ONLY: only})
+
+
 def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
     # pysqlite begins transactions lazily and on its own terms, which breaks savepoints
     # and lets two processes read the same due timer before either writes. We turn that

@@ -51,6 +51,7 @@ class RunRow:
     created_at: pendulum.DateTime
     updated_at: pendulum.DateTime
     attempts: int = 0
+    revision: int = 0  # as read; the database adds one at each write of the row
 
 
 @attrs.frozen
@@ -257,10 +258,14 @@ class Store:
         rows = conn.execute(sa.union_all(*probes))
         return {r.shard: r.at for r in rows if r.at is not None}
 
-    def mark_routed(self, conn: sa.Connection, seqs: Sequence[int]) -> None:
-        if seqs:
-            conn.execute(sa.update(t.events).where(self._among(t.events.c.seq, seqs))
-                         .values(routed=True))
+    def mark_routed(self, conn: sa.Connection, seqs: Sequence[int]) -> int:
+        """Mark the events of ``seqs`` routed; returns how many were not yet."""
+        if not seqs:
+            return 0
+        result = conn.execute(sa.update(t.events).where(
+            self._among(t.events.c.seq, seqs), t.events.c.routed == sa.false())
+            .values(routed=True))
+        return int(result.rowcount)
 
     # -- runs -----------------------------------------------------------------
 
@@ -283,6 +288,19 @@ class Store:
         if lock:
             query = self._for_update(query)
         return {run.id: run for run in map(_row_to_run, conn.execute(query).all())}
+
+    def revisions(self, conn: sa.Connection, run_ids: Iterable[str],
+                  user_ids: Iterable[str] = ()) -> dict[str, int]:
+        """run id -> revision, for the runs of ``run_ids`` and every run of ``user_ids``."""
+        ids, users = list(run_ids), list(user_ids)
+        if not ids and not users:
+            return {}
+        runs = t.runs
+        which = [self._among(runs.c.id, ids)] if ids else []
+        if users:
+            which.append(self._among(runs.c.user_id, users))
+        query = sa.select(runs.c.id, runs.c.revision).where(sa.or_(*which))
+        return {r[0]: r[1] for r in conn.execute(query)}
 
     def find_runs(self, conn: sa.Connection, *, user_id: str | None = None,
                   flow: str | None = None) -> list[RunRow]:
@@ -316,13 +334,14 @@ class Store:
     # -- timers ---------------------------------------------------------------
 
     def claim_due_timers(self, conn: sa.Connection, now: pendulum.DateTime, limit: int,
-                         run_ids: Sequence[str] | None = None
+                         run_ids: Sequence[str] | None = None, *, delete: bool = True
                          ) -> tuple[list[DueTimer], dict[str, RunRow]]:
         """Take up to ``limit`` due timers (of ``run_ids`` only, if given), earliest first,
         with their runs locked.
 
         Returns the claimed timers and their runs by id. The
-        timers are deleted in the caller's transaction, so each fires once. On
+        timers are deleted in the caller's transaction, so each fires once (unless not
+        ``delete``: an optimistic batch deletes them with its writes). On
         PostgreSQL, timers and runs another transaction holds are skipped, not waited
         for (a run being routed an event keeps its timer for the next claim); on SQLite
         the IMMEDIATE transaction holds the database's write lock.
@@ -340,10 +359,15 @@ class Store:
             .order_by(t.runs.c.id), skip_locked=True)
         runs = {run.id: run for run in map(_row_to_run, conn.execute(runs_query).all())}
         due = [d for d in due if d.run_id in runs]
-        if due:
-            conn.execute(sa.delete(t.timers)
-                         .where(self._among(t.timers.c.run_id, [d.run_id for d in due])))
+        if due and delete:
+            self.delete_timers(conn, [d.run_id for d in due])
         return due, runs
+
+    def delete_timers(self, conn: sa.Connection, run_ids: Sequence[str]) -> int:
+        """Delete the runs' timers; returns how many there were."""
+        result = conn.execute(sa.delete(t.timers).where(self._among(t.timers.c.run_id,
+                                                                     run_ids)))
+        return int(result.rowcount)
 
     def due_count(self, conn: sa.Connection, now: pendulum.DateTime, cap: int = 100_000
                   ) -> tuple[int, pendulum.DateTime | None]:
@@ -398,7 +422,8 @@ class Store:
             # not recursing: the JSON columns are encoded as they are, not copied first
             insert_rows(conn, t.runs, [attrs.asdict(r, recurse=False)
                                        for r in changes.runs.values()],
-                        conflict="update", keep=("created_at", "flow", "user_id", "trigger"))
+                        conflict="update", keep=("created_at", "flow", "user_id", "trigger"),
+                        bump="revision")
         touched = [i for i in changes.timers if i not in changes.new]
         if touched:
             conn.execute(sa.delete(t.timers).where(self._among(t.timers.c.run_id, touched)))

@@ -94,6 +94,9 @@ runs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # one more at each write of the row: a batch that computed outside SQLite's write
+    # lock checks that the runs it read are still at the revisions it read
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "user_id", "flow"),
     sa.Index(None, "flow", "status"),
     sa.Index(None, "status", "updated_at"),
