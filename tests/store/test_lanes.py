@@ -1,0 +1,47 @@
+"""Lanes keep two batches off the same events and timers on a SQLite file: a lane is
+held by one batch at a time, and a killed holder's lane is free at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from flowkit.store import database
+from flowkit.store.lanes import Lanes
+
+
+def test_two_batches_never_hold_one_lane_and_a_killed_holder_lets_go(tmp_path: Path) -> None:
+    lanes = Lanes(tmp_path / "flowkit.db")
+    held = lanes.take("shard-3")
+    assert held is not None
+    assert lanes.take("shard-3") is None
+    assert lanes.take("shard-4") is not None
+    held.release()
+    again = lanes.take("shard-3")
+    assert again is not None
+    again.release()
+    # a process holding the lane, killed with -9
+    code = ("import sys, time; from pathlib import Path; "
+            "from flowkit.store.lanes import Lanes; "
+            "lane = Lanes(Path(sys.argv[1])).take('timers'); print('held', flush=True); "
+            "time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "flowkit.db")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert lanes.take("timers") is None
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(10)
+        assert lanes.take("timers") is not None
+    finally:
+        holder.kill()
+
+
+def test_only_a_sqlite_file_has_lanes(tmp_path: Path) -> None:
+    assert Lanes.of(database.create_engine(f"sqlite:///{tmp_path}/a.db")) is not None
+    assert Lanes.of(database.create_engine("sqlite://")) is None
+    # (no connection is made: the URL's dialect says it)
+    assert Lanes.of(database.create_engine("postgresql://nobody@127.0.0.1:1/none")) is None
