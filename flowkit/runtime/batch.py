@@ -4,6 +4,17 @@
 the engine: its flows, store, platform, hooks and settings. ``Batch`` is the state of
 one transaction; ``open_batch`` begins it and, when the caller's block returns, writes
 the batch's changes in a few statements and commits.
+
+On a SQLite file, where one transaction writes at a time, the events and timers of a
+batch are routed and fired *optimistically*: the batch reads a snapshot and computes
+without the write lock, then takes the lock to write, first checking that every run
+it read is still at the revision it read, its events still unrouted and its timers
+still there. If not, or if its work needed the database while computing (an action or
+a condition asking the platform), it is ``Stale``: nothing of it is written and the
+caller runs it again the usual way, holding the lock from its first read to its
+commit. The actions of a stale batch ran, and run again with the same idempotency
+keys, as after a rollback. Lanes (``flowkit.store.lanes``) keep two batches off the
+same events and timers, so that a batch goes stale rarely.
 """
 
 from __future__ import annotations
@@ -27,7 +38,20 @@ from flowkit.machine import Machine
 from flowkit.rules.policy import Rules
 from flowkit.runtime import validation
 from flowkit.runtime.hooks import Hooks
-from flowkit.store import Changes, RunRow, Store
+from flowkit.store import Changes, RunRow, Store, database
+from flowkit.store.lanes import Lanes
+
+# A thread whose batch went stale runs this many batches the usual way before it
+# computes outside the lock again: work that needs the database while computing
+# (the platform's tables, the journey rules' counts) would go stale every time.
+LOCKED_AFTER_STALE = 100
+_COMPUTING = "flowkit.computing"  # in the connection's info while an optimistic batch computes
+
+
+class Stale(BaseException):
+    """A batch computed outside the write lock cannot be written (see the module's
+    docstring); the caller runs it again holding the lock. A BaseException, so that an
+    action's or a condition's ``except Exception`` lets it through."""
 
 
 @attrs.define(eq=False)
@@ -47,6 +71,7 @@ class Runtime:
     events_appended: Callable[[set[int]], None]
     # at most this many batches at once on the database, across processes (None: any)
     concurrent_batches: int | None = None
+    lanes: Lanes | None = None  # a SQLite file's: its batches compute outside the lock
     flows: dict[str, Flow] = attrs.field(factory=dict)
     rules: Rules = attrs.field(factory=Rules)  # the project's journey rules
     machines: dict[str, Machine] = attrs.field(factory=dict)
@@ -76,6 +101,32 @@ class Batch:
         self.careful = False
         self.before_commit: list[Callable[[], None]] = []  # last writes, e.g. cap counts
         self.rules_state: Any = None  # the journey rules' (flowkit.rules.gate)
+        self.optimistic = False  # computed outside the write lock, checked before writing
+        self.read: dict[str, int] = {}  # run id -> the revision read
+        self.read_users: set[str] = set()  # the users whose runs were all read
+        self.routed: list[int] = []  # the events routed, marked so with the writes
+        self.claimed: list[str] = []  # optimistic: the runs whose due timers it fires
+
+    def load_runs_of(self, user_ids: Iterable[str]) -> None:
+        """Read the users' runs, to route their events to (on PostgreSQL, locked)."""
+        user_ids = set(user_ids)
+        for row in self.rt.store.runs_of_users(self.conn, user_ids, lock=True):
+            self.runs_by_user[row.user_id].append(row)
+            self.read[row.id] = row.revision
+        self.read_users |= user_ids
+
+    def writes(self) -> bool:
+        """Whether the batch has anything to write (an optimistic batch with nothing to
+        write never takes the lock)."""
+        changes = self.changes
+        return bool(self.routed or self.claimed or self.events or self.before_commit
+                    or changes.runs or changes.timers or changes.history or changes.actions)
+
+    def reads_done(self) -> None:
+        """The batch has read what it works on: computing from here, an optimistic
+        batch that needs the database goes stale."""
+        if self.optimistic:
+            self.info[_COMPUTING] = True
 
     def load_users(self, user_ids: Iterable[str]) -> None:
         missing = {u for u in user_ids if u not in self.users}
@@ -95,23 +146,84 @@ class Batch:
 
 
 @contextmanager
-def open_batch(rt: Runtime, now: pendulum.DateTime | None = None) -> Iterator[Batch]:
-    """A batch in a new transaction, committed with its writes when the block returns."""
+def open_batch(rt: Runtime, now: pendulum.DateTime | None = None, *,
+               optimistic: bool = False) -> Iterator[Batch]:
+    """A batch in a new transaction, committed with its writes when the block returns.
+
+    ``optimistic`` (a SQLite file's routing and timers): the block reads and computes
+    in a snapshot, and the writes go in a second transaction that holds the write lock,
+    after the check; raises ``Stale`` if they cannot."""
     began = time.perf_counter()
-    with rt.db.begin() as conn:
-        if rt.concurrent_batches:
-            waited = rt.store.take_batch_slot(conn, rt.concurrent_batches)
-            for hook in rt.hooks:
-                hook.batch_slot_taken(waited)
-        batch = Batch(rt, conn, now or rt.clock.now())
-        yield batch
-        for last in batch.before_commit:
-            last()
-        rt.store.write(conn, batch.changes)
-        new = rt.store.append_events(conn, batch.events)
+    new: set[str] = set()
+    with rt.db.connect() as conn:
+        database.reads_only(conn, optimistic)
+        try:
+            with conn.begin():
+                if rt.concurrent_batches:
+                    waited = rt.store.take_batch_slot(conn, rt.concurrent_batches)
+                    for hook in rt.hooks:
+                        hook.batch_slot_taken(waited)
+                batch = Batch(rt, conn, now or rt.clock.now())
+                batch.optimistic = optimistic
+                yield batch
+                conn.info.pop(_COMPUTING, None)
+                if not optimistic:
+                    new = _write(batch)
+            if optimistic and batch.writes():
+                database.reads_only(conn, False)
+                with conn.begin():
+                    new = _write(batch)
+        finally:
+            conn.info.pop(_COMPUTING, None)
     if new:
         rt.events_appended({e["shard"] for e in batch.events if e["key"] in new})
     if batch.transitions:
         seconds = time.perf_counter() - began
         for hook in rt.hooks:
             hook.after_commit(batch.transitions, seconds)
+
+
+def _write(batch: Batch) -> set[str]:
+    """Write the batch's changes (an optimistic batch's once its reads still hold);
+    returns the keys of the events it appended."""
+    store, conn = batch.rt.store, batch.conn
+    if batch.optimistic:
+        if store.revisions(conn, batch.read, batch.read_users) != batch.read:
+            raise Stale("a run it read has moved on")
+        if batch.claimed and store.delete_timers(conn, batch.claimed) != len(batch.claimed):
+            raise Stale("another batch fired its timers")
+    marked = store.mark_routed(conn, batch.routed)
+    if batch.optimistic and marked != len(batch.routed):
+        raise Stale("another batch routed its events")
+    for last in batch.before_commit:
+        last()
+    store.write(conn, batch.changes)
+    return store.append_events(conn, batch.events)
+
+
+def optimistic(rt: Runtime) -> bool:
+    """Whether this thread's next batch of events or timers computes outside the write
+    lock (on a SQLite file, unless a batch of this thread went stale lately)."""
+    if rt.lanes is None:
+        return False
+    locked = getattr(rt.local, "locked_batches", 0)
+    if locked:
+        rt.local.locked_batches = locked - 1
+        return False
+    return True
+
+
+def went_stale(rt: Runtime) -> None:
+    """A batch of this thread went stale: run the next ones the usual way."""
+    rt.local.locked_batches = LOCKED_AFTER_STALE
+
+
+def guard(db: sa.Engine) -> None:
+    """Have ``db``'s connections refuse a statement while an optimistic batch computes:
+    it could read what the batch's check does not cover, or write without the lock."""
+    sa.event.listen(db, "before_execute", _refuse_while_computing)
+
+
+def _refuse_while_computing(conn: sa.Connection, *_: Any) -> None:
+    if conn.info.get(_COMPUTING):
+        raise Stale("its work needed the database while computing")

@@ -35,13 +35,14 @@ from flowkit.rules.loading import project_rules
 from flowkit.rules.policy import Rules
 from flowkit.rules.report import FlowReport
 from flowkit.runtime import actions, history, routing, timers, transitions, validation
-from flowkit.runtime.batch import Runtime, open_batch
+from flowkit.runtime.batch import Runtime, guard, open_batch
 from flowkit.runtime.discovery import Source, load_flows
 from flowkit.runtime.dispatch import Dispatcher, InlineDispatcher
 from flowkit.runtime.hooks import Hooks
 from flowkit.runtime.records import ActionRecord, RejectedEvent, RunRecord
 from flowkit.store import Store
 from flowkit.store import database as db
+from flowkit.store.lanes import Lanes
 from flowkit.store.repository import shard_of
 
 __all__ = ["Emitted", "Engine", "shard_of"]
@@ -101,6 +102,7 @@ class Engine:
             db.ensure_schema(self.db, migrate=sqlite if migrate is None else migrate)
         self.store = Store(self.db)
         actions.lazy_savepoints(self.db)
+        guard(self.db)
         self._rt = Runtime(
             db=self.db, store=self.store, clock=self.clock, hooks=self.hooks,
             platform=_default_platform() if platform is None else platform,
@@ -108,7 +110,7 @@ class Engine:
             action_backoff=action_backoff,
             limits=validation.Limits.from_env() if limits is None else limits,
             events_appended=lambda shards: self.dispatcher.events_appended(self, shards),
-            concurrent_batches=concurrent_batches,
+            concurrent_batches=concurrent_batches, lanes=Lanes.of(self.db),
             rules=project_rules() if rules is None else rules)
         self.rules = self._rt.rules
         self.flows: dict[str, Flow] = self._rt.flows

@@ -14,7 +14,7 @@ from flowkit.dsl.flow import Flow
 from flowkit.machine import EventArrived
 from flowkit.rules import goals
 from flowkit.runtime import isolation, transitions
-from flowkit.runtime.batch import Batch, Runtime, open_batch
+from flowkit.runtime.batch import Batch, Runtime, Stale, open_batch, optimistic, went_stale
 from flowkit.store import LIVE, EventRow
 
 TRACK_JOINED = "track.joined"  # starts the track its payload names
@@ -58,7 +58,27 @@ def route(rt: Runtime, shard: int | None = None, max_batches: int | None = None)
 def _route_next(rt: Runtime, shard: int | None, fetched: list[int]) -> int | None:
     """Route the next batch; None when there is none (or the shard is busy). The seqs
     of the batch go in ``fetched``, for splitting it if it fails."""
-    with open_batch(rt) as batch:
+    lane = None
+    if rt.lanes is not None and shard is not None:
+        lane = rt.lanes.take(f"shard-{shard}")
+        if lane is None:
+            return None  # another router has this shard right now
+    try:
+        if optimistic(rt):
+            try:
+                return _route_some(rt, shard, fetched, optimistic=True)
+            except Stale:
+                fetched.clear()
+                went_stale(rt)
+        return _route_some(rt, shard, fetched, optimistic=False)
+    finally:
+        if lane is not None:
+            lane.release()
+
+
+def _route_some(rt: Runtime, shard: int | None, fetched: list[int], *,
+                optimistic: bool) -> int | None:
+    with open_batch(rt, optimistic=optimistic) as batch:
         if shard is not None and not rt.store.lock_shard(batch.conn, shard):
             return None  # another router has this shard right now
         events = rt.store.unrouted_events(batch.conn, rt.batch_size, shard)
@@ -66,7 +86,6 @@ def _route_next(rt: Runtime, shard: int | None, fetched: list[int]) -> int | Non
             return None
         fetched.extend(e.seq for e in events)
         route_batch(batch, events)
-        rt.store.mark_routed(batch.conn, fetched)
     return len(events)
 
 
@@ -77,7 +96,6 @@ def _route_part(rt: Runtime, shard: int | None, seqs: Sequence[int]) -> int:
         events = rt.store.unrouted_among(batch.conn, seqs)
         if events:
             route_batch(batch, events)
-            rt.store.mark_routed(batch.conn, [e.seq for e in events])
     return len(events)
 
 
@@ -106,22 +124,21 @@ def _route_alone(rt: Runtime, shard: int | None, seq: int) -> int:
 
 
 def _route_carefully(batch: Batch, event: EventRow) -> None:
-    doing = "the platform's bookkeeping of it (observe)"
+    doing = "loading its user and runs"
     try:
         with batch.conn.begin_nested():
-            batch.platform.observe([event.payload])
-            doing = "loading its user and runs"
             batch.load_users([event.user_id])
-            for row in batch.rt.store.runs_of_users(batch.conn, [event.user_id], lock=True):
-                batch.runs_by_user[row.user_id].append(row)
+            batch.load_runs_of([event.user_id])
             batch.waits = batch.rt.store.event_waits(batch.conn, [event.user_id])
+            doing = "the platform's bookkeeping of it (observe)"
+            batch.platform.observe([event.payload])
     except Exception as error:
         if not isolation.isolatable(error):
             raise
         _reject(batch, event, doing, error)
         return
     route_event(batch, event.key, event.name, event.user_id, dict(event.payload))
-    batch.rt.store.mark_routed(batch.conn, [event.seq])
+    batch.routed.append(event.seq)
 
 
 def _reject(batch: Batch, event: EventRow, doing: str, error: Exception) -> None:
@@ -137,15 +154,17 @@ def _lock(batch: Batch, shard: int | None) -> None:
 
 
 def route_batch(batch: Batch, events: Sequence[EventRow]) -> None:
-    """Apply ``events`` in order: lock their users' runs, then route each."""
+    """Apply ``events`` in order: read (lock) their users and runs, let the platform
+    keep its tables in step with them, then route each."""
     user_ids = {e.user_id for e in events}
-    batch.platform.observe([e.payload for e in events])
     batch.load_users(user_ids)
-    for row in batch.rt.store.runs_of_users(batch.conn, user_ids, lock=True):
-        batch.runs_by_user[row.user_id].append(row)
+    batch.load_runs_of(user_ids)
     batch.waits = batch.rt.store.event_waits(batch.conn, user_ids)
+    batch.reads_done()
+    batch.platform.observe([e.payload for e in events])
     for event in events:
         route_event(batch, event.key, event.name, event.user_id, dict(event.payload))
+    batch.routed.extend(e.seq for e in events)
 
 
 def route_event(batch: Batch, key: str, name: str, user_id: str,

@@ -10,7 +10,7 @@ import pendulum
 
 from flowkit.machine import Input, Retry, TimedOut, TimerFired
 from flowkit.runtime import isolation, transitions
-from flowkit.runtime.batch import Batch, Runtime, open_batch
+from flowkit.runtime.batch import Batch, Runtime, Stale, open_batch, optimistic, went_stale
 from flowkit.store import RunRow
 from flowkit.store.repository import DueTimer
 
@@ -42,10 +42,34 @@ def tick(rt: Runtime, now: pendulum.DateTime | None = None,
 
 
 def _fire_next(rt: Runtime, now: pendulum.DateTime | None, claimed: list[str]) -> int:
-    """Fire the next batch of due timers; the claimed runs go in ``claimed``."""
-    with open_batch(rt, now) as batch:
-        due, rows = rt.store.claim_due_timers(batch.conn, batch.now, rt.batch_size)
+    """Fire the next batch of due timers; the claimed runs go in ``claimed``. 0 when
+    none is due, or another batch holds the timers' lane (and fires them)."""
+    lane = None
+    if rt.lanes is not None:
+        lane = rt.lanes.take("timers")
+        if lane is None:
+            return 0
+    try:
+        if optimistic(rt):
+            try:
+                return _fire_some(rt, now, claimed, optimistic=True)
+            except Stale:
+                claimed.clear()
+                went_stale(rt)
+        return _fire_some(rt, now, claimed, optimistic=False)
+    finally:
+        if lane is not None:
+            lane.release()
+
+
+def _fire_some(rt: Runtime, now: pendulum.DateTime | None, claimed: list[str], *,
+               optimistic: bool) -> int:
+    with open_batch(rt, now, optimistic=optimistic) as batch:
+        due, rows = rt.store.claim_due_timers(batch.conn, batch.now, rt.batch_size,
+                                              delete=not optimistic)
         claimed.extend(d.run_id for d in due)
+        if optimistic:
+            batch.claimed = [d.run_id for d in due]
         fire(batch, due, rows)
     return len(due)
 
@@ -84,6 +108,8 @@ def fire(batch: Batch, due: Sequence[DueTimer], rows: dict[str, RunRow]) -> None
     """Resume each claimed timer's run, unless it ended or moved on since."""
     batch.load_users(r.user_id for r in rows.values())
     batch.waits = batch.rt.store.event_waits(batch.conn, {r.user_id for r in rows.values()})
+    batch.read.update((run_id, row.revision) for run_id, row in rows.items())
+    batch.reads_done()
     for timer in due:
         row = rows[timer.run_id]
         if row.status != "waiting" or row.step != timer.step:

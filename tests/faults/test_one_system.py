@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from flowkit.store.lanes import Lanes
 from tests.conftest import wait_until
 from tests.faults.conftest import FIGURES, ROOT, System
 
@@ -155,5 +156,38 @@ def test_on_sqlite_the_scheduler_killed_with_9_loses_no_run_and_checkpoints_agai
         system.shut_down()
         FIGURES.append(f"on SQLite, kill -9 the scheduler, 1,000 runs in flight: {figures}; "
                        f"the log in the database file {copied:.1f} s after the last run")
+    finally:
+        system.stop()
+
+
+def test_on_sqlite_a_worker_killed_with_9_mid_batch_loses_no_run_and_holds_no_lane(
+        tmp_path: Path) -> None:
+    # On SQLite the workers' batches compute outside the write lock, holding a lane
+    # (a file lock) each: the killed worker's batches, read but not written, are done
+    # again by the others, and its lanes are free at once.
+    path = tmp_path / "flowkit.db"
+    url = f"sqlite:///{path}"
+    system = System(_env(tmp_path, DATABASE_URL=url, FLOWKIT_TEST_ACTION_SECONDS="0.002"),
+                    tmp_path, url)
+    try:
+        system.start(2, "--threads", "2")
+        system.emit(1000, wait=1)
+        wait_until(lambda: len(system.effect_lines()) >= 200, 60, "200 actions done")
+        worker = system.child("worker")
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: worker not in system.children() and
+                   len(system.children()) >= 3, 10, "a new worker in the dead one's place")
+        wait_until(lambda: system.statuses()["completed"] == 1000, 120,
+                   "1,000 completed runs")
+        figures = system.check_ledger(1000)
+        system.shut_down()
+        lanes = Lanes(path)
+        names = sorted(lane.name for lane in lanes.folder.iterdir())
+        assert "timers" in names and any(n.startswith("shard-") for n in names)
+        for name in names:  # none is left held
+            lane = lanes.take(name)
+            assert lane is not None, name
+            lane.release()
+        FIGURES.append(f"on SQLite, kill -9 a worker, 1,000 runs in flight: {figures}")
     finally:
         system.stop()

@@ -1,0 +1,149 @@
+"""On a SQLite file, batches of events and timers compute outside the write lock and
+check before writing that nothing they read has moved on: a batch gone stale writes
+nothing and runs again holding the lock, so what another transaction did meanwhile
+stands, and each action is in the ledger once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+
+from flowkit import Engine, Run, action, on, wait
+from flowkit.clock import VirtualClock
+from flowkit.lms.platform import PlatformView
+from flowkit.runtime.hooks import Hooks
+from flowkit.runtime.operations import Selection, end_runs
+
+START = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+
+
+@action
+def note(label: str) -> str:
+    return label
+
+
+@action
+def tag(name: str, *, run: Run) -> None:
+    run.platform.add_tag(run.user.id, name, key=run.idempotency_key())
+
+
+@on("opt.waits")
+async def waits(run: Run) -> None:
+    await note("before")
+    await wait(days=1)
+    await note("after")
+
+
+@on("opt.tags")
+async def tags_the_user(run: Run) -> None:
+    await tag("vip")
+    await note("tagged")
+
+
+class Meanwhile(Hooks):
+    """Does ``then`` once, in a transaction of its own, while a batch computes."""
+
+    def __init__(self) -> None:
+        self.then: Any = None
+
+    def _now(self, *args: Any) -> None:
+        then, self.then = self.then, None
+        if then is not None:
+            then(*args)
+
+    def before_action(self, run: Run, call: Any, key: str) -> None:
+        if call.action.name == "tag":
+            self._now(run)
+
+    def after_transition(self, run: Run, status: str, step: str | None,
+                         outcome: object) -> None:
+        self._now(run)
+
+
+@pytest.fixture
+def meanwhile() -> Meanwhile:
+    return Meanwhile()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(START)
+
+
+@pytest.fixture
+def engine(tmp_path: Path, meanwhile: Meanwhile, clock: VirtualClock) -> Iterator[Engine]:
+    with Engine(f"sqlite:///{tmp_path}/flowkit.db", [waits, tags_the_user], clock=clock,
+                hooks=[meanwhile]) as engine:
+        yield engine
+
+
+def _notes(engine: Engine, user: str) -> list[str]:
+    return [a.args["label"] for a in engine.actions(user=user, name="note")]
+
+
+def test_a_run_ended_while_its_timer_fires_stays_ended_and_its_next_step_never_runs(
+        engine: Engine, meanwhile: Meanwhile, clock: VirtualClock) -> None:
+    engine.emit("opt.waits", "ann")
+    engine.route()
+    assert _notes(engine, "ann") == ["before"]
+    clock.set(START.add(days=1))
+    # while the timer's batch computes (its run's next step done in memory), the run is
+    # ended from another transaction
+    meanwhile.then = lambda run: end_runs(engine, Selection(runs=(run.id,)),
+                                          reason="left the school", by="ops")
+    engine.tick()
+    assert meanwhile.then is None  # it did end the run mid-batch
+    [run] = engine.runs(user="ann")
+    assert run.status == "exited"
+    assert "left the school" in (run.reason or "")
+    assert _notes(engine, "ann") == ["before"]  # "after" never reached the ledger
+    assert engine.next_due() is None
+
+
+def test_a_batch_whose_action_writes_while_another_commits_runs_again_under_the_lock(
+        engine: Engine, meanwhile: Meanwhile) -> None:
+    # An action that writes through the platform needs the write lock while the batch
+    # computes; another transaction committed since the batch's snapshot, so SQLite
+    # could not give it the lock ("database is locked"). The batch runs again holding
+    # the lock, and the action does not fail.
+    engine.add_user("ann")
+    meanwhile.then = lambda run: engine.add_user("bob", fields={"met": "ann"})
+    engine.emit("opt.tags", "ann")  # routed at once (the inline dispatcher)
+    assert meanwhile.then is None
+    [run] = engine.runs(user="ann")
+    assert run.status == "completed", run.reason
+    assert [h.kind for h in run.history].count("action_failed") == 0
+    assert PlatformView(engine.db, engine.platform, engine.clock.now).tags("ann") == ["vip"]
+    assert [a.name for a in engine.actions(user="ann")] == ["tag", "note"]
+
+
+def test_an_enrolment_is_not_lost_when_the_run_it_met_ends_while_its_batch_computes(
+        engine: Engine, meanwhile: Meanwhile, clock: VirtualClock) -> None:
+    # ann's first run waits; her second enrolment arrives in a batch that sees that run
+    # live, so (re-entry after exit) it starts none. While that batch computes, the
+    # first run's timer fires elsewhere and the run completes: the batch must not
+    # commit its decision, made on a run that has moved on.
+    engine.emit("opt.waits", "ann", idempotency_key="first")
+    clock.set(START.add(days=1))
+    meanwhile.then = lambda run: engine.tick()  # at bob's start, before ann's event
+    engine.emit_many([{"event": "opt.waits", "user": "bob"},
+                      {"event": "opt.waits", "user": "ann", "idempotency_key": "second"}])
+    assert meanwhile.then is None
+    assert sorted(r.status for r in engine.runs(user="ann")) == ["completed", "waiting"]
+    assert _notes(engine, "ann") == ["before", "after", "before"]
+    assert [r.status for r in engine.runs(user="bob")] == ["waiting"]
+    assert _notes(engine, "bob") == ["before"]
+
+
+def test_with_nothing_to_route_or_fire_a_batch_never_waits_for_the_write_lock(
+        engine: Engine) -> None:
+    # (the engine's connections wait up to 30 s for the lock: this test would fail
+    # with "database is locked" after them)
+    with engine.db.begin() as holder:  # BEGIN IMMEDIATE: the write lock, held
+        holder.exec_driver_sql("UPDATE flowkit_users SET name = name")
+        assert engine.tick() == 0
+        assert engine.route() == 0
