@@ -38,9 +38,17 @@ async def waits(run: Run) -> None:
     await note("after")
 
 
+@action
+async def tag_later(name: str, *, run: Run) -> None:
+    run.platform.add_tag(run.user.id, name, key=run.idempotency_key())
+
+
 @on("opt.tags")
 async def tags_the_user(run: Run) -> None:
-    await tag("vip")
+    if run.event.get("asynchronously"):
+        await tag_later("vip")
+    else:
+        await tag("vip")
     await note("tagged")
 
 
@@ -56,7 +64,7 @@ class Meanwhile(Hooks):
             then(*args)
 
     def before_action(self, run: Run, call: Any, key: str) -> None:
-        if call.action.name == "tag":
+        if call.action.name in ("tag", "tag_later"):
             self._now(run)
 
     def after_transition(self, run: Run, status: str, step: str | None,
@@ -104,21 +112,24 @@ def test_a_run_ended_while_its_timer_fires_stays_ended_and_its_next_step_never_r
     assert engine.next_due() is None
 
 
+@pytest.mark.parametrize("asynchronously", [False, True])
 def test_a_batch_whose_action_writes_while_another_commits_runs_again_under_the_lock(
-        engine: Engine, meanwhile: Meanwhile) -> None:
+        engine: Engine, meanwhile: Meanwhile, asynchronously: bool) -> None:
     # An action that writes through the platform needs the write lock while the batch
     # computes; another transaction committed since the batch's snapshot, so SQLite
     # could not give it the lock ("database is locked"). The batch runs again holding
     # the lock, and the action does not fail.
     engine.add_user("ann")
     meanwhile.then = lambda run: engine.add_user("bob", fields={"met": "ann"})
-    engine.emit("opt.tags", "ann")  # routed at once (the inline dispatcher)
+    # routed at once (the inline dispatcher)
+    engine.emit("opt.tags", "ann", asynchronously=asynchronously)
     assert meanwhile.then is None
     [run] = engine.runs(user="ann")
     assert run.status == "completed", run.reason
     assert [h.kind for h in run.history].count("action_failed") == 0
     assert PlatformView(engine.db, engine.platform, engine.clock.now).tags("ann") == ["vip"]
-    assert [a.name for a in engine.actions(user="ann")] == ["tag", "note"]
+    assert [a.name for a in engine.actions(user="ann")] == [
+        "tag_later" if asynchronously else "tag", "note"]
 
 
 def test_an_enrolment_is_not_lost_when_the_run_it_met_ends_while_its_batch_computes(

@@ -3,7 +3,9 @@
 On SQLite a batch reads and computes outside the write lock, then writes holding it;
 before writing it checks that every run it read is still at the revision it read
 (``flowkit.runtime.batch``). Existing runs start at 0. On PostgreSQL adding a column
-with a constant default changes no row, so it is quick on a large table.
+with a constant default changes no row, so it is quick on a large table. Workers of an
+earlier version write runs without adding to the revision: on SQLite, stop them before
+starting this version's (``flowkit run`` stops and starts them together).
 
 Revision ID: 0009
 Revises: 0008
