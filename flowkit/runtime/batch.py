@@ -46,6 +46,7 @@ from flowkit.store.lanes import Lanes
 # (the platform's tables, the journey rules' counts) would go stale every time.
 LOCKED_AFTER_STALE = 100
 _COMPUTING = "flowkit.computing"  # in the connection's info while an optimistic batch computes
+_REFUSED = "flowkit.refused"  # ... and once the guard refused a statement of it
 
 
 class Stale(BaseException):
@@ -167,6 +168,10 @@ def open_batch(rt: Runtime, now: pendulum.DateTime | None = None, *,
                 batch.optimistic = optimistic
                 yield batch
                 conn.info.pop(_COMPUTING, None)
+                if conn.info.pop(_REFUSED, None):
+                    # the code that met the refusal caught it and went on without what it
+                    # asked for: what it computed cannot be written
+                    raise Stale("its work needed the database while computing")
                 if not optimistic:
                     new = _write(batch)
             if optimistic and batch.writes():
@@ -175,6 +180,7 @@ def open_batch(rt: Runtime, now: pendulum.DateTime | None = None, *,
                     new = _write(batch)
         finally:
             conn.info.pop(_COMPUTING, None)
+            conn.info.pop(_REFUSED, None)
     if new:
         rt.events_appended({e["shard"] for e in batch.events if e["key"] in new})
     if batch.transitions:
@@ -226,4 +232,5 @@ def guard(db: sa.Engine) -> None:
 
 def _refuse_while_computing(conn: sa.Connection, *_: Any) -> None:
     if conn.info.get(_COMPUTING):
+        conn.info[_REFUSED] = True  # stale even if the caller swallows the exception
         raise Stale("its work needed the database while computing")

@@ -2,6 +2,11 @@
 
 Every method is a no-op by default, so metrics, logging and tenancy plug in without
 editing the engine (as Dramatiq's middleware does for its workers).
+
+The hooks called inside a batch (``after_start``, ``after_transition``, the action
+hooks, ``timer_fired``) run before it commits: for a batch that rolls back, or on
+SQLite goes stale and runs again (``flowkit.runtime.batch``), they run again for the
+same work. ``after_commit`` counts what committed.
 """
 
 from __future__ import annotations

@@ -24,15 +24,31 @@ import sqlalchemy as sa
 
 from flowkit.store.database import in_memory
 
+# The lanes this process holds. A child forked meanwhile (``multiprocessing``, an
+# action's ``os.fork``) shares their open files, and with them the locks, which would
+# then outlive this process's release; the child closes its copies at once.
+_held: set[int] = set()
+
+
+def _forget_in_child() -> None:
+    for fd in list(_held):
+        os.close(fd)  # the child's copy only: the lock stays the parent's
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
 
 class Lane:
     """A lane held by this batch; ``release`` it when the batch is done."""
 
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
+        _held.add(fd)
 
     def release(self) -> None:
         if self._fd is not None:
+            _held.discard(self._fd)
             os.close(self._fd)  # closing the file lets go of its lock
             self._fd = None
 

@@ -43,6 +43,20 @@ async def tag_later(name: str, *, run: Run) -> None:
     run.platform.add_tag(run.user.id, name, key=run.idempotency_key())
 
 
+@action
+def tag_or_not(*, run: Run) -> bool:
+    try:
+        run.platform.add_tag(run.user.id, "vip", key=run.idempotency_key())
+        return True
+    except BaseException:  # code that swallows everything, as some does
+        return False
+
+
+@on("opt.swallows")
+async def swallows(run: Run) -> None:
+    await tag_or_not()
+
+
 @on("opt.tags")
 async def tags_the_user(run: Run) -> None:
     if run.event.get("asynchronously"):
@@ -84,8 +98,8 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def engine(tmp_path: Path, meanwhile: Meanwhile, clock: VirtualClock) -> Iterator[Engine]:
-    with Engine(f"sqlite:///{tmp_path}/flowkit.db", [waits, tags_the_user], clock=clock,
-                hooks=[meanwhile]) as engine:
+    with Engine(f"sqlite:///{tmp_path}/flowkit.db", [waits, tags_the_user, swallows],
+                clock=clock, hooks=[meanwhile]) as engine:
         yield engine
 
 
@@ -130,6 +144,18 @@ def test_a_batch_whose_action_writes_while_another_commits_runs_again_under_the_
     assert PlatformView(engine.db, engine.platform, engine.clock.now).tags("ann") == ["vip"]
     assert [a.name for a in engine.actions(user="ann")] == [
         "tag_later" if asynchronously else "tag", "note"]
+
+
+def test_code_that_swallows_the_refusal_does_not_get_its_result_written(
+        engine: Engine) -> None:
+    # The refused statement raised inside the action, which caught it and returned
+    # False: the batch must still go round again under the lock, where the tag is
+    # written and the action returns True, as it would have on the locked path.
+    engine.add_user("ann")
+    engine.emit("opt.swallows", "ann")
+    [record] = engine.actions(user="ann", name="tag_or_not")
+    assert record.result is True
+    assert PlatformView(engine.db, engine.platform, engine.clock.now).tags("ann") == ["vip"]
 
 
 def test_an_enrolment_is_not_lost_when_the_run_it_met_ends_while_its_batch_computes(

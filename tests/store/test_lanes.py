@@ -45,3 +45,25 @@ def test_only_a_sqlite_file_has_lanes(tmp_path: Path) -> None:
     assert Lanes.of(database.create_engine("sqlite://")) is None
     # (no connection is made: the URL's dialect says it)
     assert Lanes.of(database.create_engine("postgresql://nobody@127.0.0.1:1/none")) is None
+
+
+def test_a_lane_is_free_once_released_though_a_child_forked_while_it_was_held(
+        tmp_path: Path) -> None:
+    # A child forked while the lane is held (multiprocessing, an action's os.fork)
+    # shares its open file; the child lets go of its copy, so the release frees it.
+    lanes = Lanes(tmp_path / "flowkit.db")
+    held = lanes.take("timers")
+    assert held is not None
+    child = os.fork()
+    if child == 0:  # the child lives on while the parent releases
+        import time
+        time.sleep(10)
+        os._exit(0)
+    try:
+        held.release()
+        again = lanes.take("timers")
+        assert again is not None
+        again.release()
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
