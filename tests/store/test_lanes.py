@@ -54,12 +54,15 @@ def test_a_lane_is_free_once_released_though_a_child_forked_while_it_was_held(
     lanes = Lanes(tmp_path / "flowkit.db")
     held = lanes.take("timers")
     assert held is not None
+    ready, told = os.pipe()
     child = os.fork()
     if child == 0:  # the child lives on while the parent releases
         import time
+        os.write(told, b"x")  # (past the fork's hooks: os.fork has returned)
         time.sleep(10)
         os._exit(0)
     try:
+        assert os.read(ready, 1) == b"x"
         held.release()
         again = lanes.take("timers")
         assert again is not None
@@ -67,3 +70,5 @@ def test_a_lane_is_free_once_released_though_a_child_forked_while_it_was_held(
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+        os.close(ready)
+        os.close(told)
