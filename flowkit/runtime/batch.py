@@ -107,6 +107,7 @@ class Batch:
         self.read_users: set[str] = set()  # the users whose runs were all read
         self.routed: list[int] = []  # the events routed, marked so with the writes
         self.claimed: list[str] = []  # optimistic: the runs whose due timers it fires
+        self.snapshot: sa.RootTransaction | None = None  # optimistic: ended once it has read
 
     def load_runs_of(self, user_ids: Iterable[str]) -> None:
         """Read the users' runs, to route their events to (on PostgreSQL, locked)."""
@@ -125,9 +126,13 @@ class Batch:
 
     def reads_done(self) -> None:
         """The batch has read what it works on: computing from here, an optimistic
-        batch that needs the database goes stale."""
+        batch that needs the database goes stale. Its snapshot ends here, so that it
+        holds back none of SQLite's checkpoints while it computes (readers' snapshots
+        kept S5's log growing past 100 MB, and every read slower with it)."""
         if self.optimistic:
             self.info[_COMPUTING] = True
+            if self.snapshot is not None:
+                self.snapshot.commit()
 
     def load_users(self, user_ids: Iterable[str]) -> None:
         missing = {u for u in user_ids if u not in self.users}
@@ -159,21 +164,32 @@ def open_batch(rt: Runtime, now: pendulum.DateTime | None = None, *,
     with rt.db.connect() as conn:
         database.reads_only(conn, optimistic)
         try:
-            with conn.begin():
+            # the batch's transaction; an optimistic batch's snapshot, which it ends
+            # once it has read (``Batch.reads_done``)
+            first = conn.begin()
+            try:
                 if rt.concurrent_batches:
                     waited = rt.store.take_batch_slot(conn, rt.concurrent_batches)
                     for hook in rt.hooks:
                         hook.batch_slot_taken(waited)
                 batch = Batch(rt, conn, now or rt.clock.now())
                 batch.optimistic = optimistic
+                batch.snapshot = first if optimistic else None
                 yield batch
                 conn.info.pop(_COMPUTING, None)
                 if conn.info.pop(_REFUSED, None):
                     # the code that met the refusal caught it and went on without what it
-                    # asked for: what it computed cannot be written
+                    # asked for (or sent its statement to the driver): what it computed
+                    # cannot be written
                     raise Stale("its work needed the database while computing")
                 if not optimistic:
                     new = _write(batch)
+                if first.is_active:
+                    first.commit()
+            except BaseException:
+                if conn.in_transaction():  # the batch's, or one its code began
+                    conn.rollback()
+                raise
             if optimistic and batch.writes():
                 database.reads_only(conn, False)
                 with conn.begin():
@@ -226,11 +242,19 @@ def went_stale(rt: Runtime) -> None:
 
 def guard(db: sa.Engine) -> None:
     """Have ``db``'s connections refuse a statement while an optimistic batch computes:
-    it could read what the batch's check does not cover, or write without the lock."""
+    it could read what the batch's check does not cover, or write without the lock.
+    (A statement sent straight to the driver, which passes no refusal, still makes
+    the batch stale.)"""
     sa.event.listen(db, "before_execute", _refuse_while_computing)
+    sa.event.listen(db, "before_cursor_execute", _note_while_computing)
 
 
 def _refuse_while_computing(conn: sa.Connection, *_: Any) -> None:
     if conn.info.get(_COMPUTING):
         conn.info[_REFUSED] = True  # stale even if the caller swallows the exception
         raise Stale("its work needed the database while computing")
+
+
+def _note_while_computing(conn: sa.Connection, *_: Any) -> None:
+    if conn.info.get(_COMPUTING):
+        conn.info[_REFUSED] = True

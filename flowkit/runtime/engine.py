@@ -101,8 +101,8 @@ class Engine:
             sqlite = self.db.dialect.name == "sqlite"
             db.ensure_schema(self.db, migrate=sqlite if migrate is None else migrate)
         self.store = Store(self.db)
+        guard(self.db)  # (first: it refuses a statement before a savepoint begins for it)
         actions.lazy_savepoints(self.db)
-        guard(self.db)
         self._rt = Runtime(
             db=self.db, store=self.store, clock=self.clock, hooks=self.hooks,
             platform=_default_platform() if platform is None else platform,
