@@ -24,7 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pendulum
@@ -47,6 +47,7 @@ from flowkit.store.lanes import Lanes
 LOCKED_AFTER_STALE = 100
 _COMPUTING = "flowkit.computing"  # in the connection's info while an optimistic batch computes
 _REFUSED = "flowkit.refused"  # ... and once the guard refused a statement of it
+T = TypeVar("T")
 
 
 class Stale(BaseException):
@@ -223,9 +224,31 @@ def _write(batch: Batch) -> set[str]:
     return store.append_events(conn, batch.events)
 
 
-def optimistic(rt: Runtime) -> bool:
-    """Whether this thread's next batch of events or timers computes outside the write
-    lock (on a SQLite file, unless a batch of this thread went stale lately)."""
+def in_lane(rt: Runtime, lane: str | None, work: Callable[[bool], T], busy: T) -> T:
+    """Do ``work(optimistic)``, a batch of events or timers that starts afresh each
+    time: on a SQLite file holding ``lane`` (``busy`` if another batch holds it) and
+    computed outside the write lock, then again holding the lock if that went stale;
+    elsewhere holding it (``work(False)``)."""
+    held = None
+    if rt.lanes is not None and lane is not None:
+        held = rt.lanes.take(lane)
+        if held is None:
+            return busy
+    try:
+        if _optimistic(rt):
+            try:
+                return work(True)
+            except Stale:
+                rt.local.locked_batches = LOCKED_AFTER_STALE  # see LOCKED_AFTER_STALE
+        return work(False)
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _optimistic(rt: Runtime) -> bool:
+    """Whether this thread's next batch computes outside the write lock: on a SQLite
+    file, unless a batch of this thread went stale lately."""
     if rt.lanes is None:
         return False
     locked = getattr(rt.local, "locked_batches", 0)
@@ -233,11 +256,6 @@ def optimistic(rt: Runtime) -> bool:
         rt.local.locked_batches = locked - 1
         return False
     return True
-
-
-def went_stale(rt: Runtime) -> None:
-    """A batch of this thread went stale: run the next ones the usual way."""
-    rt.local.locked_batches = LOCKED_AFTER_STALE
 
 
 def guard(db: sa.Engine) -> None:

@@ -14,7 +14,7 @@ from flowkit.dsl.flow import Flow
 from flowkit.machine import EventArrived
 from flowkit.rules import goals
 from flowkit.runtime import isolation, transitions
-from flowkit.runtime.batch import Batch, Runtime, Stale, open_batch, optimistic, went_stale
+from flowkit.runtime.batch import Batch, Runtime, in_lane, open_batch
 from flowkit.store import LIVE, EventRow
 
 TRACK_JOINED = "track.joined"  # starts the track its payload names
@@ -58,22 +58,11 @@ def route(rt: Runtime, shard: int | None = None, max_batches: int | None = None)
 def _route_next(rt: Runtime, shard: int | None, fetched: list[int]) -> int | None:
     """Route the next batch; None when there is none (or the shard is busy). The seqs
     of the batch go in ``fetched``, for splitting it if it fails."""
-    lane = None
-    if rt.lanes is not None and shard is not None:
-        lane = rt.lanes.take(f"shard-{shard}")
-        if lane is None:
-            return None  # another router has this shard right now
-    try:
-        if optimistic(rt):
-            try:
-                return _route_some(rt, shard, fetched, optimistic=True)
-            except Stale:
-                fetched.clear()
-                went_stale(rt)
-        return _route_some(rt, shard, fetched, optimistic=False)
-    finally:
-        if lane is not None:
-            lane.release()
+    def work(optimistic: bool) -> int | None:
+        fetched.clear()
+        return _route_some(rt, shard, fetched, optimistic=optimistic)
+
+    return in_lane(rt, None if shard is None else f"shard-{shard}", work, None)
 
 
 def _route_some(rt: Runtime, shard: int | None, fetched: list[int], *,

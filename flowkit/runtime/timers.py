@@ -10,7 +10,7 @@ import pendulum
 
 from flowkit.machine import Input, Retry, TimedOut, TimerFired
 from flowkit.runtime import isolation, transitions
-from flowkit.runtime.batch import Batch, Runtime, Stale, open_batch, optimistic, went_stale
+from flowkit.runtime.batch import Batch, Runtime, in_lane, open_batch
 from flowkit.store import RunRow
 from flowkit.store.repository import DueTimer
 
@@ -44,22 +44,11 @@ def tick(rt: Runtime, now: pendulum.DateTime | None = None,
 def _fire_next(rt: Runtime, now: pendulum.DateTime | None, claimed: list[str]) -> int:
     """Fire the next batch of due timers; the claimed runs go in ``claimed``. 0 when
     none is due, or another batch holds the timers' lane (and fires them)."""
-    lane = None
-    if rt.lanes is not None:
-        lane = rt.lanes.take("timers")
-        if lane is None:
-            return 0
-    try:
-        if optimistic(rt):
-            try:
-                return _fire_some(rt, now, claimed, optimistic=True)
-            except Stale:
-                claimed.clear()
-                went_stale(rt)
-        return _fire_some(rt, now, claimed, optimistic=False)
-    finally:
-        if lane is not None:
-            lane.release()
+    def work(optimistic: bool) -> int:
+        claimed.clear()
+        return _fire_some(rt, now, claimed, optimistic=optimistic)
+
+    return in_lane(rt, "timers", work, 0)
 
 
 def _fire_some(rt: Runtime, now: pendulum.DateTime | None, claimed: list[str], *,

@@ -133,23 +133,33 @@ def _pages(path: Path) -> tuple[int, int]:
     return in_file, committed
 
 
-def test_on_sqlite_the_scheduler_killed_with_9_loses_no_run_and_checkpoints_again(
-        tmp_path: Path) -> None:
+def _kill_one_mid_burst(system: System, kind: str) -> dict[str, int]:
+    """Start the system on 1,000 runs, kill -9 its ``kind`` child (worker, scheduler)
+    mid-burst, and wait for a new one and for every run; returns the ledger's figures."""
+    system.start(2, "--threads", "2")
+    system.emit(1000, wait=1)
+    wait_until(lambda: len(system.effect_lines()) >= 200, 60, "200 actions done")
+    killed = system.child(kind)
+    os.kill(killed, signal.SIGKILL)
+    wait_until(lambda: killed not in system.children() and len(system.children()) >= 3,
+               10, f"a new {kind} in the dead one's place")
+    wait_until(lambda: system.statuses()["completed"] == 1000, 120, "1,000 completed runs")
+    return system.check_ledger(1000)
+
+
+def _on_sqlite(tmp_path: Path) -> tuple[Path, System]:
     path = tmp_path / "flowkit.db"
     url = f"sqlite:///{path}"
-    system = System(_env(tmp_path, DATABASE_URL=url, FLOWKIT_TEST_ACTION_SECONDS="0.002"),
-                    tmp_path, url)
+    env = _env(tmp_path, DATABASE_URL=url, FLOWKIT_TEST_ACTION_SECONDS="0.002")
+    return path, System(env, tmp_path, url)
+
+
+def test_on_sqlite_the_scheduler_killed_with_9_loses_no_run_and_checkpoints_again(
+        tmp_path: Path) -> None:
+    path, system = _on_sqlite(tmp_path)
     try:
-        system.start(2, "--threads", "2")
-        system.emit(1000, wait=1)
-        wait_until(lambda: len(system.effect_lines()) >= 200, 60, "200 actions done")
-        scheduler = system.child("scheduler")
-        os.kill(scheduler, signal.SIGKILL)  # it may be mid-checkpoint: SQLite's log holds
-        wait_until(lambda: scheduler not in system.children() and
-                   len(system.children()) >= 3, 10, "a new scheduler in the dead one's place")
-        wait_until(lambda: system.statuses()["completed"] == 1000, 120,
-                   "1,000 completed runs")
-        figures = system.check_ledger(1000)
+        # the scheduler may die mid-checkpoint: SQLite's log holds
+        figures = _kill_one_mid_burst(system, "scheduler")
         # the new scheduler copies the workers' log into the database file
         copied = wait_until(lambda: (lambda p: p[0] == p[1])(_pages(path)), 10,
                             "every committed page in the database file")
@@ -165,21 +175,9 @@ def test_on_sqlite_a_worker_killed_with_9_mid_batch_loses_no_run_and_holds_no_la
     # On SQLite the workers' batches compute outside the write lock, holding a lane
     # (a file lock) each: the killed worker's batches, read but not written, are done
     # again by the others, and its lanes are free at once.
-    path = tmp_path / "flowkit.db"
-    url = f"sqlite:///{path}"
-    system = System(_env(tmp_path, DATABASE_URL=url, FLOWKIT_TEST_ACTION_SECONDS="0.002"),
-                    tmp_path, url)
+    path, system = _on_sqlite(tmp_path)
     try:
-        system.start(2, "--threads", "2")
-        system.emit(1000, wait=1)
-        wait_until(lambda: len(system.effect_lines()) >= 200, 60, "200 actions done")
-        worker = system.child("worker")
-        os.kill(worker, signal.SIGKILL)
-        wait_until(lambda: worker not in system.children() and
-                   len(system.children()) >= 3, 10, "a new worker in the dead one's place")
-        wait_until(lambda: system.statuses()["completed"] == 1000, 120,
-                   "1,000 completed runs")
-        figures = system.check_ledger(1000)
+        figures = _kill_one_mid_burst(system, "worker")
         system.shut_down()
         lanes = Lanes(path)
         names = sorted(lane.name for lane in lanes.folder.iterdir())

@@ -72,6 +72,30 @@ async def counts(run: Run) -> None:
     await note("counted")
 
 
+CALLS: list[str] = []
+
+
+@action
+def counted(*, run: Run) -> None:
+    CALLS.append(run.user.id)
+
+
+@action
+def counted_then_asks(*, run: Run) -> bool:
+    CALLS.append(run.user.id)
+    return run.platform.has_tag(run.user.id, "vip")
+
+
+@on("opt.counted")
+async def counted_flow(run: Run) -> None:
+    await counted()
+
+
+@on("opt.asks")
+async def asks(run: Run) -> None:
+    await counted_then_asks()
+
+
 @on("opt.tags")
 async def tags_the_user(run: Run) -> None:
     if run.event.get("asynchronously"):
@@ -113,7 +137,8 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def engine(tmp_path: Path, meanwhile: Meanwhile, clock: VirtualClock) -> Iterator[Engine]:
-    with Engine(f"sqlite:///{tmp_path}/flowkit.db", [waits, tags_the_user, swallows, counts],
+    with Engine(f"sqlite:///{tmp_path}/flowkit.db", [waits, tags_the_user, swallows, counts,
+                                                    counted_flow, asks],
                 clock=clock, hooks=[meanwhile]) as engine:
         yield engine
 
@@ -201,6 +226,41 @@ def test_a_computing_batch_holds_back_none_of_sqlites_checkpoints(
     engine.tick()
     [(pages, done)] = copied
     assert pages > 0 and done == pages
+
+
+def test_an_action_runs_once_when_nothing_else_happens(
+        engine: Engine, clock: VirtualClock) -> None:
+    for user in ("ann", "bob", "cy"):
+        engine.emit("opt.waits", user)  # each has a run waiting, which routing reads
+    CALLS.clear()
+    for user in ("ann", "bob", "cy"):
+        engine.emit("opt.counted", user)
+    assert CALLS == ["ann", "bob", "cy"]  # no batch went round twice
+    clock.set(START.add(days=1))
+    assert engine.tick() == 3
+    assert [_notes(engine, u) for u in ("ann", "bob", "cy")] == [["before", "after"]] * 3
+
+
+def test_after_a_batch_goes_stale_its_thread_runs_the_next_ones_holding_the_lock(
+        engine: Engine) -> None:
+    # Each of these batches asks the platform while computing: the first goes stale
+    # (its action ran, and runs again under the lock); the next ones do not try.
+    CALLS.clear()
+    for user in ("ann", "bob", "cy"):
+        engine.emit("opt.asks", user)
+    assert CALLS == ["ann", "ann", "bob", "cy"]
+
+
+def test_a_run_started_for_the_user_meanwhile_is_seen(
+        engine: Engine, meanwhile: Meanwhile) -> None:
+    # bob's start, in the batch that also routes ann's event, starts a run for ann
+    # elsewhere; the batch, which saw ann with no run, must not start a second one
+    # (re-entry after exit: one live run at a time).
+    meanwhile.then = lambda run: engine.start("waits", "ann")
+    engine.emit_many([{"event": "opt.waits", "user": "bob"},
+                      {"event": "opt.waits", "user": "ann"}])
+    assert meanwhile.then is None
+    assert [r.status for r in engine.runs(user="ann")] == ["waiting"]
 
 
 def test_an_enrolment_is_not_lost_when_the_run_it_met_ends_while_its_batch_computes(
